@@ -1,0 +1,146 @@
+// The HAMMER_* environment variables, read once into one typed and validated object. Unlike hammer,
+// an invalid value stops the process with a message naming the variable instead of falling back.
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+type Env = Record<string, string | undefined>;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export interface Config {
+  /** PostgreSQL URL; unset means `hammer start` runs an embedded PostgreSQL. */
+  databaseUrl: string | undefined;
+  /** Size of the server's connection pool. */
+  databaseMaxOpenConns: number;
+  httpPort: number;
+  grpcPort: number;
+  metricsPort: number;
+  healthCheckPort: number;
+  /** Interface the listeners bind to. */
+  host: string;
+  restApiEnabled: boolean;
+  grpcEnabled: boolean;
+  metricsEnabled: boolean;
+  healthCheckEnabled: boolean;
+  defaultPaginationLimit: number;
+  maxPaginationLimit: number;
+  defaultSecretTokenLength: number;
+  /** Largest accepted REST request body, in bytes. */
+  httpBodyLimit: number;
+  /** Validate REST responses against openapi.yaml (tests; costs throughput). */
+  validateResponses: boolean;
+  /** Worker poll interval in seconds: bounds how late a retry may start. */
+  workerDatabaseDelay: number;
+  /** Deliveries in flight per worker process. */
+  workerConcurrency: number;
+  /** Response bytes kept in a delivery attempt's dump. */
+  attemptResponseMaxBytes: number;
+  /** Seconds after which a worker whose heartbeat stopped has its jobs released. */
+  workerStaleAfter: number;
+  /** Seconds a stopping process waits for in-flight requests and deliveries. */
+  shutdownTimeout: number;
+  logLevel: (typeof logLevels)[number];
+  /** Folder migrations are read from. */
+  migrationsDir: string;
+  /** Data folder and port of the embedded PostgreSQL. */
+  embeddedDataDir: string;
+  embeddedPort: number;
+}
+
+function reader(env: Env) {
+  const raw = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === '' ? undefined : value;
+  };
+  const fail = (name: string, value: string, expected: string): never => {
+    throw new ConfigError(`${name}=${JSON.stringify(value)} is invalid: expected ${expected}`);
+  };
+  return {
+    string: (name: string, fallback?: string) => raw(name) ?? fallback,
+    integer(name: string, fallback: number, min: number, max: number): number {
+      const value = raw(name);
+      if (value === undefined) return fallback;
+      if (!/^-?\d+$/.test(value) || Number(value) < min || Number(value) > max) fail(name, value, `an integer from ${min} to ${max}`);
+      return Number(value);
+    },
+    number(name: string, fallback: number, min: number, max: number): number {
+      const value = raw(name);
+      if (value === undefined) return fallback;
+      const n = Number(value);
+      if (!/^\d+(\.\d+)?$/.test(value) || n < min || n > max) fail(name, value, `a number from ${min} to ${max}`);
+      return n;
+    },
+    boolean(name: string, fallback: boolean): boolean {
+      const value = raw(name);
+      if (value === undefined) return fallback;
+      // The forms Go's strconv.ParseBool accepts, as hammer does.
+      if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value)) return true;
+      if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(value)) return false;
+      return fail(name, value, 'true or false');
+    },
+    oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
+      const value = raw(name);
+      if (value === undefined) return fallback;
+      if (!allowed.includes(value as T)) fail(name, value, `one of ${allowed.join(', ')}`);
+      return value as T;
+    },
+  };
+}
+
+const port = 65535;
+
+/** Reads the configuration from `env` (by default the process environment). */
+export function loadConfig(env: Env = process.env): Config {
+  const read = reader(env);
+  const databaseUrl = read.string('HAMMER_DATABASE_URL');
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('HAMMER_DATABASE_URL is invalid: expected a postgres:// URL');
+  }
+  const config: Config = {
+    databaseUrl,
+    databaseMaxOpenConns: read.integer('HAMMER_DATABASE_MAX_OPEN_CONNS', 10, 1, 1000),
+    httpPort: read.integer('HAMMER_HTTP_PORT', 8000, 0, port),
+    grpcPort: read.integer('HAMMER_GRPC_PORT', 50051, 0, port),
+    metricsPort: read.integer('HAMMER_METRICS_PORT', 4001, 0, port),
+    healthCheckPort: read.integer('HAMMER_HEALTH_CHECK_PORT', 9000, 0, port),
+    host: read.string('HAMMER_HOST', '0.0.0.0')!,
+    restApiEnabled: read.boolean('HAMMER_REST_API_ENABLED', true),
+    grpcEnabled: read.boolean('HAMMER_GRPC_ENABLED', true),
+    metricsEnabled: read.boolean('HAMMER_METRICS_ENABLED', true),
+    healthCheckEnabled: read.boolean('HAMMER_HEALTH_CHECK_ENABLED', true),
+    defaultPaginationLimit: read.integer('HAMMER_DEFAULT_PAGINATION_LIMIT', 25, 1, 10000),
+    maxPaginationLimit: read.integer('HAMMER_MAX_PAGINATION_LIMIT', 50, 1, 10000),
+    defaultSecretTokenLength: read.integer('HAMMER_DEFAULT_SECRET_TOKEN_LENGTH', 40, 16, 255),
+    httpBodyLimit: read.integer('HAMMER_HTTP_BODY_LIMIT', 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    validateResponses: read.boolean('HAMMER_VALIDATE_RESPONSES', false),
+    workerDatabaseDelay: read.number('HAMMER_WORKER_DATABASE_DELAY', 1, 0.05, 3600),
+    workerConcurrency: read.integer('HAMMER_WORKER_CONCURRENCY', 32, 1, 1000),
+    attemptResponseMaxBytes: read.integer('HAMMER_ATTEMPT_RESPONSE_MAX_BYTES', 64 * 1024, 0, 64 * 1024 * 1024),
+    workerStaleAfter: read.integer('HAMMER_WORKER_STALE_AFTER', 60, 5, 86400),
+    shutdownTimeout: read.number('HAMMER_SHUTDOWN_TIMEOUT', 30, 0, 3600),
+    logLevel: read.oneOf('HAMMER_LOG_LEVEL', 'info', logLevels),
+    migrationsDir: resolve(
+      (read.string('HAMMER_DATABASE_MIGRATION_DIR') ?? new URL('../migrations', import.meta.url).pathname).replace(/^file:\/\//, ''),
+    ),
+    embeddedDataDir: resolve(read.string('HAMMER_EMBEDDED_DATA_DIR', '.hammer')!),
+    embeddedPort: read.integer('HAMMER_EMBEDDED_PORT', 54329, 1, port),
+  };
+  if (config.defaultPaginationLimit > config.maxPaginationLimit) {
+    throw new ConfigError(
+      `HAMMER_DEFAULT_PAGINATION_LIMIT (${config.defaultPaginationLimit}) must not be above HAMMER_MAX_PAGINATION_LIMIT (${config.maxPaginationLimit})`,
+    );
+  }
+  return config;
+}
+
+/** Loads `.env` from the working folder into the environment; variables already set win. */
+export function loadDotEnv(path = '.env'): void {
+  if (existsSync(path)) process.loadEnvFile(path);
+}

@@ -1,0 +1,42 @@
+// Domain errors shared by every layer. Each transport maps them once: REST to an HTTP status with
+// hammer's error body, gRPC to a status code with a google.rpc.BadRequest detail.
+
+export interface FieldViolation {
+  field: string;
+  description: string;
+}
+
+export type ErrorKind = 'invalid_argument' | 'not_found' | 'already_exists' | 'unavailable';
+
+/** gRPC status code numbers, which hammer also puts in the `code` of its REST error body. */
+export const grpcCodes = {
+  invalid_argument: 3,
+  not_found: 5,
+  already_exists: 6,
+  internal: 13,
+  unavailable: 14,
+} as const;
+
+export class DomainError extends Error {
+  readonly kind: ErrorKind;
+  readonly violations: FieldViolation[];
+
+  constructor(kind: ErrorKind, message: string, violations: FieldViolation[] = []) {
+    super(message);
+    this.name = 'DomainError';
+    this.kind = kind;
+    this.violations = violations;
+  }
+}
+
+/** Invalid input: `message` is hammer's (`invalid_topic`, ...), one violation per field. */
+export const invalid = (message: string, violations: FieldViolation[]) => new DomainError('invalid_argument', message, violations);
+
+/** A missing resource: `message` is hammer's (`topic_does_not_exists`, ...). */
+export const notFound = (message: string) => new DomainError('not_found', message);
+
+/** A duplicate id: `message` is hammer's (`topic_already_exists`, ...). */
+export const alreadyExists = (message: string) => new DomainError('already_exists', message);
+
+/** The database cannot be reached. */
+export const unavailable = (message: string) => new DomainError('unavailable', message);
