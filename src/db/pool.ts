@@ -1,0 +1,74 @@
+// The slonik connection pool: rows checked against their zod schema at runtime, timestamps as
+// RFC 3339 strings (the contracts' type), and no `DISCARD ALL` round trip when a connection is released.
+import {
+  ConnectionError,
+  createPool,
+  createTypeParserPreset,
+  SchemaValidationError,
+  sql,
+  type DatabasePool,
+  type Interceptor,
+  type QueryResultRow,
+} from 'slonik';
+
+export type { DatabasePool };
+
+const checkRowsAgainstSchema: Interceptor = {
+  name: 'check-rows-against-schema',
+  transformRowAsync: async (context, query, row) => {
+    if (!context.resultParser) return row;
+    const result = await context.resultParser['~standard'].validate(row);
+    if (result.issues) throw new SchemaValidationError(query, row, result.issues);
+    return result.value as QueryResultRow;
+  },
+};
+
+const typeParsers = [
+  ...createTypeParserPreset().filter((parser) => !['timestamptz', 'int8'].includes(parser.name)),
+  { name: 'timestamptz', parse: (value: string) => new Date(value).toISOString() },
+  { name: 'int8', parse: (value: string) => Number(value) },
+];
+
+export interface PoolOptions {
+  maxConnections: number;
+}
+
+/** A pool on `url`. Fails with a one-line message naming the server when it cannot connect. */
+export async function createDatabasePool(url: string, options: PoolOptions): Promise<DatabasePool> {
+  const pool = await createPool(url, {
+    maxPoolSize: options.maxConnections,
+    interceptors: [checkRowsAgainstSchema],
+    typeParsers,
+    // Nothing here changes session state, so the default `DISCARD ALL` per release is wasted work.
+    resetConnection: async () => {},
+    captureStackTrace: false,
+    connectionTimeout: 5000,
+  });
+  try {
+    await pool.query(sql.unsafe`select 1`);
+  } catch (error) {
+    await pool.end();
+    throw describeConnectionFailure(url, error);
+  }
+  return pool;
+}
+
+export class DatabaseUnreachableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DatabaseUnreachableError';
+  }
+}
+
+/** "cannot connect to PostgreSQL at host:port/db: reason", without the password or a stack. */
+export function describeConnectionFailure(url: string, error: unknown): DatabaseUnreachableError {
+  let where = 'the configured URL';
+  try {
+    const parsed = new URL(url);
+    where = `${parsed.hostname || 'localhost'}:${parsed.port || 5432}${parsed.pathname}`;
+  } catch {}
+  let reason = error instanceof Error ? error.message : String(error);
+  const cause = error instanceof ConnectionError || error instanceof Error ? (error.cause as Error | undefined) : undefined;
+  if (cause?.message) reason = cause.message;
+  return new DatabaseUnreachableError(`cannot connect to PostgreSQL at ${where}: ${reason}`);
+}

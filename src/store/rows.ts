@@ -1,0 +1,74 @@
+// zod schemas of the rows the store returns, checked at runtime by the pool's interceptor. Each is
+// tied to the contract's type (`satisfies`), so a column that drifts from openapi.yaml fails to compile.
+import { z } from 'zod';
+import type { components } from '../generated/openapi.ts';
+
+type Schemas = components['schemas'];
+
+const id = z.string();
+const timestamp = z.string();
+
+export const topicRow = z.object({
+  id,
+  name: z.string(),
+  created_at: timestamp,
+  updated_at: timestamp,
+}) satisfies z.ZodType<Schemas['Topic']>;
+
+export const subscriptionRow = z.object({
+  id,
+  topic_id: id,
+  name: z.string(),
+  url: z.string(),
+  secret_token: z.string(),
+  max_delivery_attempts: z.number().int(),
+  delivery_attempt_delay: z.number().int(),
+  delivery_attempt_timeout: z.number().int(),
+  created_at: timestamp,
+  updated_at: timestamp,
+}) satisfies z.ZodType<Schemas['Subscription']>;
+
+export const messageRow = z.object({
+  id,
+  topic_id: id,
+  content_type: z.string(),
+  data: z.string(),
+  created_at: timestamp,
+}) satisfies z.ZodType<Schemas['Message']>;
+
+export const deliveryRow = z.object({
+  id,
+  topic_id: id,
+  subscription_id: id,
+  message_id: id,
+  content_type: z.string(),
+  data: z.string(),
+  url: z.string(),
+  secret_token: z.string(),
+  max_delivery_attempts: z.number().int(),
+  delivery_attempt_delay: z.number().int(),
+  delivery_attempt_timeout: z.number().int(),
+  scheduled_at: timestamp,
+  delivery_attempts: z.number().int(),
+  status: z.enum(['pending', 'completed', 'failed']),
+  created_at: timestamp,
+  updated_at: timestamp,
+}) satisfies z.ZodType<Schemas['Delivery']>;
+
+export const deliveryAttemptRow = z.object({
+  id,
+  delivery_id: id,
+  request: z.string(),
+  response: z.string(),
+  response_status_code: z.number().int(),
+  execution_duration: z.number().int(),
+  success: z.boolean(),
+  error: z.string(),
+  created_at: timestamp,
+}) satisfies z.ZodType<Schemas['DeliveryAttempt']>;
+
+export type TopicRow = z.infer<typeof topicRow>;
+export type SubscriptionRow = z.infer<typeof subscriptionRow>;
+export type MessageRow = z.infer<typeof messageRow>;
+export type DeliveryRow = z.infer<typeof deliveryRow>;
+export type DeliveryAttemptRow = z.infer<typeof deliveryAttemptRow>;

@@ -1,0 +1,58 @@
+// What every table shares: get by id, one page of a filtered list in a stable order (created_at,
+// then id: the indexes are shaped for it), and delete by id.
+import { sql, type CommonQueryMethods } from 'slonik';
+import type { z } from 'zod';
+
+/** A pool or a transaction. */
+export type Db = CommonQueryMethods;
+
+export interface ListQuery {
+  limit: number;
+  offset: number;
+  created_at_gt?: string | undefined;
+  created_at_gte?: string | undefined;
+  created_at_lt?: string | undefined;
+  created_at_lte?: string | undefined;
+  /** Column = value filters; undefined values are left out. */
+  equal?: Record<string, string | undefined>;
+}
+
+const comparisons = {
+  created_at_gt: sql.fragment`>`,
+  created_at_gte: sql.fragment`>=`,
+  created_at_lt: sql.fragment`<`,
+  created_at_lte: sql.fragment`<=`,
+} as const;
+
+function whereClause(query: ListQuery) {
+  const conditions = [];
+  for (const [column, value] of Object.entries(query.equal ?? {})) {
+    if (value !== undefined) conditions.push(sql.fragment`${sql.identifier([column])} = ${value}`);
+  }
+  for (const key of Object.keys(comparisons) as (keyof typeof comparisons)[]) {
+    const value = query[key];
+    if (value !== undefined) conditions.push(sql.fragment`created_at ${comparisons[key]} ${value}::timestamptz`);
+  }
+  return conditions.length === 0 ? sql.fragment`true` : sql.join(conditions, sql.fragment` and `);
+}
+
+export function tableQueries<Row extends z.ZodObject>(table: string, row: Row) {
+  const name = sql.identifier([table]);
+  const columns = sql.join(
+    Object.keys(row.shape).map((column) => sql.identifier([column])),
+    sql.fragment`, `,
+  );
+  const listSql = (query: ListQuery) => sql.type(row)`
+    select ${columns} from ${name}
+    where ${whereClause(query)}
+    order by created_at, id
+    limit ${query.limit} offset ${query.offset}`;
+  return {
+    name,
+    columns,
+    listSql,
+    get: (db: Db, id: string) => db.maybeOne(sql.type(row)`select ${columns} from ${name} where id = ${id}`),
+    list: (db: Db, query: ListQuery) => db.any(listSql(query)),
+    remove: async (db: Db, id: string) => (await db.query(sql.unsafe`delete from ${name} where id = ${id}`)).rowCount > 0,
+  };
+}

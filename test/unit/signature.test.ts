@@ -1,0 +1,58 @@
+// Standard Webhooks signatures: what any Standard Webhooks library accepts, and nothing else.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { test } from 'node:test';
+import { Webhook, WebhookVerificationError } from 'standardwebhooks';
+import { signWebhook } from '../../src/delivery/signature.ts';
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+const headers = (id: string, timestamp: number, signature: string) => ({
+  'webhook-id': id,
+  'webhook-timestamp': String(timestamp),
+  'webhook-signature': signature,
+});
+
+test('the published Standard Webhooks example signs to its published signature', () => {
+  const signature = signWebhook('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'msg_p5jXN8AQM9LWM0D4loKWxJek', 1614265330, '{"test": 2432232314}');
+  assert.equal(signature, 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=');
+});
+
+test('a whsec_ secret verifies with the standardwebhooks package', () => {
+  const secret = `whsec_${randomBytes(24).toString('base64')}`;
+  const body = '{"specversion":"1.0","id":"01F12GF6VM4YSX5GW8TM4781EZ"}';
+  const timestamp = nowSeconds();
+  const signature = signWebhook(secret, 'msg_1', timestamp, body);
+  assert.match(signature, /^v1,[A-Za-z0-9+/]{43}=$/);
+  const webhook = new Webhook(secret);
+  assert.deepEqual(webhook.verify(body, headers('msg_1', timestamp, signature)), JSON.parse(body));
+  assert.equal(signature, webhook.sign('msg_1', new Date(timestamp * 1000), body));
+});
+
+test('a changed body, id or timestamp fails verification', () => {
+  const secret = `whsec_${randomBytes(24).toString('base64')}`;
+  const body = '{"a":1}';
+  const timestamp = nowSeconds();
+  const signature = signWebhook(secret, 'msg_1', timestamp, body);
+  const webhook = new Webhook(secret);
+  assert.throws(() => webhook.verify('{"a":2}', headers('msg_1', timestamp, signature)), WebhookVerificationError);
+  assert.throws(() => webhook.verify(body, headers('msg_2', timestamp, signature)), WebhookVerificationError);
+  assert.throws(() => webhook.verify(body, headers('msg_1', timestamp - 1, signature)), WebhookVerificationError);
+});
+
+test('a plain token signs with its UTF-8 bytes as the key', () => {
+  // Computed with: printf '%s' 'msg_1.1700000000.{"a":1}' | openssl dgst -sha256 -hmac 'my-super-secret-token' -binary | base64
+  assert.equal(signWebhook('my-super-secret-token', 'msg_1', 1700000000, '{"a":1}'), 'v1,7mjgMn9Q8JevfcmdEKQNwj1wv4qQmONFTklj3bUdcIk=');
+  // A receiver using the package gives it the token's UTF-8 bytes in raw format (without `raw` the
+  // package would base64-decode any secret string).
+  const secret = 'sécret-トークン';
+  const timestamp = nowSeconds();
+  const signature = signWebhook(secret, 'msg_1', timestamp, '{"a":1}');
+  const webhook = new Webhook(new TextEncoder().encode(secret), { format: 'raw' });
+  assert.deepEqual(webhook.verify('{"a":1}', headers('msg_1', timestamp, signature)), { a: 1 });
+  assert.throws(() => webhook.verify('{"a":1} ', headers('msg_1', timestamp, signature)), WebhookVerificationError);
+});
+
+test('a plain token and a whsec_ secret with the same text give different signatures', () => {
+  const key = randomBytes(24).toString('base64');
+  assert.notEqual(signWebhook(key, 'm', 1, 'b'), signWebhook(`whsec_${key}`, 'm', 1, 'b'));
+});
