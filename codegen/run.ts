@@ -45,6 +45,15 @@ async function generate(base: string): Promise<void> {
     }
   }
 
+  // The compiled descriptors, for gRPC server reflection.
+  const descriptorSet = execFileSync(join(root, 'node_modules/.bin/buf'), ['build', '--as-file-descriptor-set', '-o', '-'], { cwd: root });
+  write(
+    base,
+    'src/generated/proto/descriptor-set.ts',
+    'proto/',
+    `/** hammer.proto and its imports as a binary google.protobuf.FileDescriptorSet. */\nexport const descriptorSet: Buffer = Buffer.from(\n  '${descriptorSet.toString('base64')}',\n  'base64',\n);\n`,
+  );
+
   const spec = readFileSync(join(root, 'openapi.yaml'), 'utf8');
   const types = astToString(await openapiTS(spec));
   for (const dir of outputDirs) write(base, join(dir, 'openapi.ts'), 'openapi.yaml', types);
