@@ -2,7 +2,7 @@
 // created_at_* filters (RFC 3339 timestamps or dates), and equality filters.
 import type { components } from '../generated/openapi.ts';
 import type { ListQuery } from '../store/table.ts';
-import { validate, type Rule } from './validation.ts';
+import { describe, validate, type Rule } from './validation.ts';
 
 export interface Pagination {
   defaultLimit: number;
@@ -23,7 +23,7 @@ const rfc3339 = /^\d{4}-\d\d-\d\d([Tt ]\d\d:\d\d(:\d\d(\.\d+)?)?([Zz]|[+-]\d\d(:
 
 const timestamp: Rule = (v) =>
   typeof v === 'string' && v !== '' && (!rfc3339.test(v) || Number.isNaN(Date.parse(v.replace(' ', 'T'))))
-    ? 'must be an RFC 3339 timestamp (2021-03-18T11:10:29Z) or a date (2021-03-18)'
+    ? describe.timestamp
     : undefined;
 
 const uint32: Rule = (v) =>

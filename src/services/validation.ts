@@ -4,42 +4,54 @@ import { invalid, type FieldViolation } from '../errors.ts';
 
 export type Rule = (value: unknown) => string | undefined;
 
+/** The descriptions of field violations; the REST layer rewords the OpenAPI validator's errors with them. */
+export const describe = {
+  blank: 'cannot be blank',
+  format: 'must be in a valid format',
+  url: 'must be a valid URL',
+  timestamp: 'must be an RFC 3339 timestamp (2021-03-18T11:10:29Z) or a date (2021-03-18)',
+  maxLength: (max: number | string) => `the length must be no more than ${max}`,
+  minimum: (min: number | string) => `must be no less than ${min}`,
+  maximum: (max: number | string) => `must be no greater than ${max}`,
+  oneOf: (allowed: readonly string[] | string) => `must be one of ${typeof allowed === 'string' ? allowed : allowed.join(', ')}`,
+};
+
 const idPattern = /^[\w.+-]+$/;
 export const maxTextLength = 255;
 export const maxUrlLength = 2083;
 export const maxSeconds = 2_147_483_647;
 
-export const required: Rule = (v) => (v === undefined || v === null || v === '' || v === 0 ? 'cannot be blank' : undefined);
+export const required: Rule = (v) => (v === undefined || v === null || v === '' || v === 0 ? describe.blank : undefined);
 
 /** For partial updates: absent is fine, present but empty is not. */
-export const notBlank: Rule = (v) => (v === null || v === '' ? 'cannot be blank' : undefined);
+export const notBlank: Rule = (v) => (v === null || v === '' ? describe.blank : undefined);
 
-export const idFormat: Rule = (v) => (typeof v === 'string' && v !== '' && !idPattern.test(v) ? 'must be in a valid format' : undefined);
+export const idFormat: Rule = (v) => (typeof v === 'string' && v !== '' && !idPattern.test(v) ? describe.format : undefined);
 
 export const maxLength =
   (max: number): Rule =>
   (v) =>
-    typeof v === 'string' && v.length > max ? `the length must be no more than ${max}` : undefined;
+    typeof v === 'string' && v.length > max ? describe.maxLength(max) : undefined;
 
 /** An absolute http(s) URL with a host: what the worker can POST to. */
 export const httpUrl: Rule = (v) => {
   if (typeof v !== 'string' || v === '') return undefined;
   const url = URL.canParse(v) ? new URL(v) : undefined;
-  return url && (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '' ? undefined : 'must be a valid URL';
+  return url && (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '' ? undefined : describe.url;
 };
 
 export const wholeSeconds: Rule = (v) => {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'number' || !Number.isInteger(v)) return 'must be an integer';
-  if (v < 1) return 'must be no less than 1';
-  if (v > maxSeconds) return `must be no greater than ${maxSeconds}`;
+  if (v < 1) return describe.minimum(1);
+  if (v > maxSeconds) return describe.maximum(maxSeconds);
   return undefined;
 };
 
 export const oneOf =
   (allowed: readonly string[]): Rule =>
   (v) =>
-    v !== undefined && v !== '' && !allowed.includes(v as string) ? `must be one of ${allowed.join(', ')}` : undefined;
+    v !== undefined && v !== '' && !allowed.includes(v as string) ? describe.oneOf(allowed) : undefined;
 
 export const ident = [required, idFormat, maxLength(maxTextLength)];
 export const text = [required, maxLength(maxTextLength)];

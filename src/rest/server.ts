@@ -1,0 +1,32 @@
+// Runs the REST app on a port; close() stops accepting, lets in-flight requests finish (bounded), then returns.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createRestApp, type RestAppOptions } from './app.ts';
+
+export interface RestServer {
+  port: number;
+  close(timeoutMs?: number): Promise<void>;
+}
+
+export async function startRestServer(options: RestAppOptions & { host: string; port: number }): Promise<RestServer> {
+  const server: Server = createServer(createRestApp(options));
+  server.keepAliveTimeout = 65_000; // above common load balancer idle timeouts
+  server.headersTimeout = 66_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close(timeoutMs = 10_000) {
+      return new Promise<void>((resolve) => {
+        const force = setTimeout(() => server.closeAllConnections(), timeoutMs);
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+    },
+  };
+}
