@@ -19,6 +19,8 @@ const levels: Record<GraphileLevel, 'error' | 'warn' | 'info' | 'debug'> = {
 /** graphile-worker's logger, writing through ours; its chatty info lines go to debug. */
 export function graphileLogger(logger: Logger): GraphileLogger {
   return new GraphileLogger((scope) => (level, message, meta) => {
+    // With a local queue, workers share the pool's few connections: this warning does not apply.
+    if (message.startsWith('WARNING: having maxPoolSize')) return;
     const target = level === 'info' ? 'debug' : levels[level];
     logger[target]({ scope: 'graphile-worker', ...scope, ...meta }, message);
   });

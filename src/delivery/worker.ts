@@ -1,0 +1,101 @@
+// `hammer worker`: a graphile-worker runner with the delivery task. Jobs are fetched in batches
+// (localQueue) and completed in batches, which is what lets one process deliver thousands per second;
+// `HAMMER_WORKER_DATABASE_DELAY` is the poll interval, which bounds how late a retry may start.
+import { EventEmitter } from 'node:events';
+import { makeWorkerUtils, run, type WorkerEvents } from 'graphile-worker';
+import type { DatabasePool } from '../db/pool.ts';
+import { deliverTask as deliverTaskName } from '../store/jobs.ts';
+import { graphileLogger, type Logger } from '../observability/logger.ts';
+import { version } from '../version.ts';
+import { startHeartbeat } from './recovery.ts';
+import { createSender, type AttemptResult } from './send.ts';
+import { deliverTask } from './task.ts';
+
+export interface WorkerSettings {
+  concurrency: number;
+  /** Poll interval, seconds. */
+  pollInterval: number;
+  attemptResponseMaxBytes: number;
+  /** Seconds without a heartbeat after which a worker's jobs are released. */
+  staleAfter: number;
+  /** Seconds a stop waits for in-flight deliveries. */
+  shutdownTimeout: number;
+}
+
+export interface DeliveryWorker {
+  /** Stops taking jobs, lets in-flight deliveries finish (up to shutdownTimeout), releases the rest. */
+  stop(): Promise<void>;
+}
+
+const cleanupEveryMs = 60 * 60 * 1000;
+
+/** The graphile-worker options for the delivery task list (shared with graphile.config.ts). */
+export function workerPreset(settings: Pick<WorkerSettings, 'concurrency' | 'pollInterval'>) {
+  return {
+    worker: {
+      concurrentJobs: settings.concurrency,
+      pollInterval: Math.round(settings.pollInterval * 1000),
+      // Batch fetching and completion: about 8x the throughput of one query per job (toolchain.md §5).
+      localQueue: { size: Math.max(2, settings.concurrency * 2), ttl: 60_000 },
+      completeJobBatchDelay: 5,
+      failJobBatchDelay: 5,
+    },
+  };
+}
+
+export async function startDeliveryWorker(options: {
+  databaseUrl: string;
+  pool: DatabasePool;
+  settings: WorkerSettings;
+  logger: Logger;
+  onAttempt?: (result: AttemptResult) => void;
+}): Promise<DeliveryWorker> {
+  const { databaseUrl, pool, settings, logger } = options;
+  const sender = createSender({ responseMaxBytes: settings.attemptResponseMaxBytes, userAgent: `hammer/${version}` });
+  const heartbeat = startHeartbeat(pool, settings.staleAfter, logger);
+  const events: WorkerEvents = new EventEmitter();
+  events.on('pool:create', ({ workerPool }) => heartbeat.add(workerPool.id));
+  events.on('worker:create', ({ worker }) => heartbeat.add(worker.workerId));
+
+  const runner = await run({
+    connectionString: databaseUrl,
+    concurrency: settings.concurrency,
+    maxPoolSize: Math.min(settings.concurrency, 10) + 2,
+    noHandleSignals: true,
+    parsedCronItems: [],
+    logger: graphileLogger(logger),
+    events,
+    taskList: { [deliverTaskName]: deliverTask({ pool, sender, logger, onAttempt: options.onAttempt }) },
+    preset: workerPreset(settings),
+  });
+
+  // Permanently failed jobs (a task that threw max_attempts times) and unused queue rows are cleaned up hourly.
+  const utils = await makeWorkerUtils({ connectionString: databaseUrl, logger: graphileLogger(logger) });
+  const cleanup = () =>
+    utils.cleanup({ tasks: ['DELETE_PERMAFAILED_JOBS', 'GC_JOB_QUEUES', 'GC_TASK_IDENTIFIERS'] }).catch((error: unknown) => logger.warn({ err: error }, 'worker-cleanup-failed'));
+  const cleanupTimer = setInterval(cleanup, cleanupEveryMs);
+  cleanupTimer.unref();
+  logger.info({ concurrency: settings.concurrency }, 'worker-started');
+
+  return {
+    async stop() {
+      logger.info('worker-shutdown-started');
+      clearInterval(cleanupTimer);
+      let timer: NodeJS.Timeout | undefined;
+      const stopped = await Promise.race([
+        runner.stop().then(() => true),
+        new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), settings.shutdownTimeout * 1000))),
+      ]);
+      clearTimeout(timer);
+      if (stopped) {
+        await heartbeat.stop();
+      } else {
+        // Leave the heartbeat rows to go stale: another worker releases this one's jobs within staleAfter.
+        logger.warn({ timeout_seconds: settings.shutdownTimeout }, 'worker-shutdown-timeout');
+      }
+      await utils.release();
+      await sender.close();
+      logger.info('worker-shutdown-completed');
+    },
+  };
+}
