@@ -1,0 +1,38 @@
+// graphile.config.ts lets the plain graphile-worker CLI run hammer's delivery task.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { getDelivery } from '../../src/store/deliveries.ts';
+import { publishMessage } from '../../src/store/messages.ts';
+import { insertSubscription } from '../../src/store/subscriptions.ts';
+import { insertTopic } from '../../src/store/topics.ts';
+import { createTestDatabase } from '../helpers/database.ts';
+import { newId, subscriptionFields, uniqueId } from '../helpers/fixtures.ts';
+import { answer, startReceiver } from '../helpers/receiver.ts';
+import { eventually } from '../helpers/worker.ts';
+
+const root = join(import.meta.dirname, '../..');
+
+test('`graphile-worker` with graphile.config.ts delivers a published message', async () => {
+  const { pool, url } = await createTestDatabase();
+  const receiver = await startReceiver(answer(200));
+  test.after(() => receiver.close());
+  const topic = await insertTopic(pool, { id: uniqueId('topic'), name: 'T' });
+  await insertSubscription(pool, { id: uniqueId('sub'), ...subscriptionFields(topic.id, { url: receiver.origin }) });
+  const { deliveryIds } = await publishMessage(pool, { id: newId(), topic_id: topic.id, content_type: 'text/plain', data: 'aGk=' }, newId);
+
+  const worker = spawn(join(root, 'node_modules/.bin/graphile-worker'), [], {
+    cwd: root,
+    env: { PATH: process.env.PATH, HAMMER_DATABASE_URL: url, HAMMER_LOG_LEVEL: 'warn' },
+    stdio: 'ignore',
+  });
+  test.after(() => worker.kill('SIGKILL'));
+  const delivery = await eventually(async () => {
+    const d = await getDelivery(pool, deliveryIds[0]!);
+    return d?.status === 'pending' ? undefined : d;
+  }, 20_000, 'the delivery to settle');
+  assert.equal(delivery?.status, 'completed');
+  assert.equal(delivery?.delivery_attempts, 1);
+  assert.equal(receiver.requests.length, 1);
+});
