@@ -6,6 +6,7 @@ import { migrate } from './db/migrate.ts';
 import { createDatabasePool, type DatabasePool } from './db/pool.ts';
 import { startDeliveryWorker } from './delivery/worker.ts';
 import type { Logger } from './observability/logger.ts';
+import { startGrpcServer } from './grpc/server.ts';
 import { startRestServer } from './rest/server.ts';
 import { createServices } from './services/index.ts';
 
@@ -60,6 +61,18 @@ async function startServerParts(config: Config, pool: DatabasePool, logger: Logg
     });
     logger.info({ port: rest.port }, 'rest-server-started');
     parts.push({ stop: () => rest.close(config.shutdownTimeout * 1000) });
+  }
+  if (config.grpcEnabled) {
+    const grpc = await startGrpcServer({
+      services,
+      pool,
+      logger,
+      host: config.host,
+      port: config.grpcPort,
+      maxMessageBytes: Math.max(config.httpBodyLimit, 4 * 1024 * 1024),
+      shutdownTimeoutMs: config.shutdownTimeout * 1000,
+    });
+    parts.push(grpc);
   }
   return parts;
 }

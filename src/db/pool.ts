@@ -1,5 +1,6 @@
 // The slonik connection pool: rows checked against their zod schema at runtime, timestamps as
 // RFC 3339 strings (the contracts' type), and no `DISCARD ALL` round trip when a connection is released.
+import { cancelOnAbort } from './cancellation.ts';
 import {
   ConnectionError,
   createPool,
@@ -35,15 +36,21 @@ export interface PoolOptions {
 
 /** A pool on `url`. Fails with a one-line message naming the server when it cannot connect. */
 export async function createDatabasePool(url: string, options: PoolOptions): Promise<DatabasePool> {
-  const pool = await createPool(url, {
-    maxPoolSize: options.maxConnections,
-    interceptors: [checkRowsAgainstSchema],
-    typeParsers,
-    // Nothing here changes session state, so the default `DISCARD ALL` per release is wasted work.
-    resetConnection: async () => {},
-    captureStackTrace: false,
-    connectionTimeout: 5000,
-  });
+  let pool: DatabasePool;
+  const cancel = (pid: number) => pool.query(sql.unsafe`select pg_cancel_backend(${pid})`);
+  try {
+    pool = await createPool(url, {
+      maxPoolSize: options.maxConnections,
+      interceptors: [checkRowsAgainstSchema, cancelOnAbort(cancel)],
+      typeParsers,
+      // Nothing here changes session state, so the default `DISCARD ALL` per release is wasted work.
+      resetConnection: async () => {},
+      captureStackTrace: false,
+      connectionTimeout: 5000,
+    });
+  } catch (error) {
+    throw describeConnectionFailure(url, error);
+  }
   try {
     await pool.query(sql.unsafe`select 1`);
   } catch (error) {

@@ -107,7 +107,10 @@ export interface CreateSubscriptionRequest {
 }
 
 export interface UpdateSubscriptionRequest {
-  /** The full new state of the subscription; subscription.id selects it. */
+  /**
+   * subscription.id selects it; the other fields set are changed, and empty or zero fields keep
+   * their value (hammer required every field: sending them all still works).
+   */
   subscription: Subscription | undefined;
 }
 

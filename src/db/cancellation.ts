@@ -1,0 +1,50 @@
+// Stops database work when the caller gives up (a gRPC deadline passed, the client cancelled): code
+// run under `withAbortSignal` starts no new query once the signal aborts, and the statement in
+// flight at that moment is cancelled with pg_cancel_backend, rolling back its transaction.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { sql, type Interceptor } from 'slonik';
+import { z } from 'zod';
+
+const current = new AsyncLocalStorage<AbortSignal>();
+
+/** Runs `work` so that its queries stop when `signal` aborts. */
+export const withAbortSignal = <T>(signal: AbortSignal, work: () => T): T => current.run(signal, work);
+
+/** Runs `work` outside any caller's signal (the cancellation itself must not be cancelled). */
+export const withoutAbortSignal = <T>(work: () => T): T => current.exit(work);
+
+const backendPid = z.object({ pid: z.number() });
+const maxRememberedConnections = 1000;
+
+/** The interceptor; `cancel(pid)` cancels the statement running on that backend. */
+export function cancelOnAbort(cancel: (pid: number) => Promise<unknown>): Interceptor {
+  const pids = new Map<string, number>(); // slonik connection id -> PostgreSQL backend pid
+  const detach = new Map<string, () => void>();
+  return {
+    name: 'cancel-on-abort',
+    afterPoolConnection: async (context, connection) => {
+      const signal = current.getStore();
+      if (!signal) return null;
+      signal.throwIfAborted();
+      let pid = pids.get(context.connectionId);
+      if (pid === undefined) {
+        pid = await connection.oneFirst(sql.type(backendPid)`select pg_backend_pid() as pid`);
+        if (pids.size >= maxRememberedConnections) pids.clear();
+        pids.set(context.connectionId, pid);
+      }
+      const onAbort = () => void withoutAbortSignal(() => cancel(pid)).catch(() => {});
+      signal.addEventListener('abort', onAbort, { once: true });
+      detach.set(context.connectionId, () => signal.removeEventListener('abort', onAbort));
+      return null;
+    },
+    beforePoolConnectionRelease: async (context) => {
+      detach.get(context.connectionId)?.();
+      detach.delete(context.connectionId);
+      return null;
+    },
+    beforeQueryExecution: async () => {
+      current.getStore()?.throwIfAborted();
+      return null;
+    },
+  };
+}

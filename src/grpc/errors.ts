@@ -1,0 +1,48 @@
+// The one place where gRPC errors are made: domain errors become status codes with hammer's message
+// (and a google.rpc.BadRequest detail listing the field violations); anything unexpected becomes
+// INTERNAL "internal error" and is logged, never sent.
+import { composeServerMiddleware, ServerError, Status, type ServerMiddleware } from 'nice-grpc-common';
+import { BadRequest, errorDetailsServerMiddleware, RichServerError } from 'nice-grpc-error-details';
+import { DomainError } from '../errors.ts';
+import type { Logger } from '../observability/logger.ts';
+import { asDatabaseUnavailable } from '../store/errors.ts';
+
+const codes: Record<DomainError['kind'], Status> = {
+  invalid_argument: Status.INVALID_ARGUMENT,
+  not_found: Status.NOT_FOUND,
+  already_exists: Status.ALREADY_EXISTS,
+  unavailable: Status.UNAVAILABLE,
+};
+
+const isAbortError = (error: unknown) => error instanceof Error && error.name === 'AbortError';
+
+function toServerError(error: DomainError): ServerError {
+  if (error.violations.length === 0) return new ServerError(codes[error.kind], error.message);
+  const badRequest = BadRequest.fromPartial({ fieldViolations: error.violations.map(({ field, description }) => ({ field, description })) });
+  return new RichServerError(codes[error.kind], error.message, [badRequest]);
+}
+
+/**
+ * Maps what a handler throws to a status. ServerErrors pass unchanged, and so does an AbortError
+ * (the call was cancelled or its deadline passed: its status is already sent).
+ */
+function mapErrors(logger: Logger): ServerMiddleware {
+  return async function* mapErrorsMiddleware(call, context) {
+    try {
+      return yield* call.next(call.request, context);
+    } catch (error) {
+      if (error instanceof ServerError || isAbortError(error)) throw error;
+      if (error instanceof DomainError) throw toServerError(error);
+      const unavailable = asDatabaseUnavailable(error);
+      if (unavailable) {
+        logger.warn({ err: error, method: call.method.path }, 'database-unavailable');
+        throw toServerError(unavailable);
+      }
+      logger.error({ err: error, method: call.method.path }, 'grpc-request-failed');
+      throw new ServerError(Status.INTERNAL, 'internal error');
+    }
+  };
+}
+
+/** Error mapping, with the details of a RichServerError sent in the `grpc-status-details-bin` trailer. */
+export const errorMiddleware = (logger: Logger): ServerMiddleware => composeServerMiddleware(errorDetailsServerMiddleware, mapErrors(logger));

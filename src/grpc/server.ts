@@ -1,0 +1,84 @@
+// The gRPC server: hammer.v1.Hammer over the same services as REST, the standard health service and
+// server reflection. Middleware, outermost first: the caller's (metrics), error mapping, then
+// deadline/cancellation handling next to the handlers.
+import { createServer, type ServerMiddleware } from 'nice-grpc';
+import { HealthDefinition } from 'nice-grpc-server-health';
+import { HammerDefinition } from '../generated/proto/hammer/v1/hammer.ts';
+import type { DatabasePool } from '../db/pool.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Services } from '../services/index.ts';
+import { stopOnAbort } from './deadlines.ts';
+import { errorMiddleware } from './errors.ts';
+import { hammerHandlers } from './handlers.ts';
+import { startHealth } from './health.ts';
+import { addReflection } from './reflection.ts';
+
+export interface GrpcServerOptions {
+  services: Services;
+  /** Checked by the health service (`select 1`). */
+  pool: DatabasePool;
+  host: string;
+  /** 0 picks a free port (see the returned `port`). */
+  port: number;
+  logger: Logger;
+  /** Largest request message accepted, in bytes (grpc-js default: 4 MiB); larger ones get RESOURCE_EXHAUSTED. */
+  maxMessageBytes?: number;
+  /** Extra middleware, outermost first, run around every call (all services) before errors are mapped. */
+  middleware?: ServerMiddleware[];
+  /** How long close() waits for calls in flight before cutting them off. */
+  shutdownTimeoutMs?: number;
+  /** Database health check period and timeout. */
+  healthCheck?: { intervalMs?: number; timeoutMs?: number };
+}
+
+export interface GrpcServer {
+  /** The port listened on. */
+  port: number;
+  /** Reports NOT_SERVING, stops taking calls, waits for those in flight (up to shutdownTimeoutMs), then closes. */
+  close(): Promise<void>;
+}
+
+/** `host:port`, with an IPv6 host in brackets. */
+const address = (host: string, port: number) => `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`;
+
+export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcServer> {
+  const { services, pool, logger, maxMessageBytes, middleware = [], shutdownTimeoutMs = 10_000 } = options;
+  let server = createServer(maxMessageBytes === undefined ? {} : { 'grpc.max_receive_message_length': maxMessageBytes });
+  for (const extra of middleware) server = server.use(extra);
+  server = server.use(errorMiddleware(logger)).use(stopOnAbort(logger));
+
+  const health = await startHealth({ pool, serviceNames: [HammerDefinition.fullName], logger, ...options.healthCheck });
+  server.add(HammerDefinition, hammerHandlers(services));
+  server.add(HealthDefinition, health.service);
+  addReflection(server, [HammerDefinition.fullName]);
+
+  let port: number;
+  try {
+    port = await server.listen(address(options.host, options.port));
+  } catch (error) {
+    health.stop();
+    throw error;
+  }
+  logger.info({ host: options.host, port }, 'grpc-server-started');
+
+  let closed: Promise<void> | undefined;
+  return {
+    port,
+    close() {
+      closed ??= (async () => {
+        health.stop();
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), shutdownTimeoutMs)));
+        const shutdown = server.shutdown();
+        if ((await Promise.race([shutdown, timedOut])) === 'timeout') {
+          logger.warn({ timeoutMs: shutdownTimeoutMs }, 'grpc-server-forced-shutdown');
+          server.forceShutdown();
+          shutdown.catch(() => {});
+        }
+        clearTimeout(timer);
+        logger.info('grpc-server-stopped');
+      })();
+      return closed;
+    },
+  };
+}
