@@ -72,7 +72,7 @@ async function startServerParts(config: Config, pool: DatabasePool, logger: Logg
       maxMessageBytes: Math.max(config.httpBodyLimit, 4 * 1024 * 1024),
       shutdownTimeoutMs: config.shutdownTimeout * 1000,
     });
-    parts.push(grpc);
+    parts.push({ stop: () => grpc.close() });
   }
   return parts;
 }
