@@ -61,28 +61,29 @@ export function createSender(options: SenderOptions): Sender {
       return noResponse('', `unsupported url scheme: ${url.protocol}`, elapsed());
     }
 
-    const body = buildCloudEvent(delivery);
-    const timestamp = Math.floor(now.getTime() / 1000);
-    // Sorted by name, as Go's httputil.DumpRequest writes them.
-    const sent: [string, string][] = [
-      ['Content-Type', 'application/json'],
-      ['User-Agent', userAgent],
-      ['Webhook-Id', delivery.id],
-      ['Webhook-Signature', signWebhook(delivery.secret_token, delivery.id, timestamp, body)],
-      ['Webhook-Timestamp', String(timestamp)],
-    ];
-    const headers: Record<string, string> = Object.fromEntries(sent);
-    // Credentials in the URL become Basic auth, as Go's client does; they stay out of the stored dump.
-    if (url.username !== '' || url.password !== '') headers['Authorization'] = basicAuth(url);
-    const requestDump = dumpRequest(url, sent, body);
-
+    let requestDump = '';
     const seconds = delivery.delivery_attempt_timeout;
     const timeoutMs = Number.isFinite(seconds) && seconds > 0 ? Math.min(Math.round(seconds * 1000), maxTimerMs) : 0;
     const timeoutText = `timeout after ${seconds} s`;
     // The timer bounds the whole exchange; undici's own timeouts only bound each wait.
     const deadline = new AbortController();
-    const timer = setTimeout(() => {}, timeoutMs);
+    const timer = setTimeout(() => deadline.abort(), timeoutMs);
     try {
+      const body = buildCloudEvent(delivery);
+      const timestamp = Math.floor(now.getTime() / 1000);
+      // Sorted by name, as Go's httputil.DumpRequest writes them.
+      const sent: [string, string][] = [
+        ['Content-Type', 'application/json'],
+        ['User-Agent', userAgent],
+        ['Webhook-Id', delivery.id],
+        ['Webhook-Signature', signWebhook(delivery.secret_token, delivery.id, timestamp, body)],
+        ['Webhook-Timestamp', String(timestamp)],
+      ];
+      const headers: Record<string, string> = Object.fromEntries(sent);
+      // Credentials in the URL become Basic auth, as Go's client does; they stay out of the stored dump.
+      if (url.username !== '' || url.password !== '') headers['Authorization'] = basicAuth(url);
+      requestDump = dumpRequest(url, sent, body);
+
       let response: Dispatcher.ResponseData;
       try {
         response = await request(url, {
@@ -196,13 +197,10 @@ function dumpResponse(response: Dispatcher.ResponseData, read: CappedBody, cap: 
   const status = response.statusCode;
   const reason = STATUS_CODES[status] || response.statusText || `status code ${status}`;
   let dump = `HTTP/1.1 ${status} ${reason}${crlf}`;
-  const names = Object.keys(response.headers).sort((a, b) => {
-    const ca = canonicalHeaderName(a);
-    const cb = canonicalHeaderName(b);
-    return ca < cb ? -1 : ca > cb ? 1 : 0;
-  });
-  for (const name of names) {
-    const canonical = canonicalHeaderName(name);
+  const names = Object.keys(response.headers)
+    .map((name) => [canonicalHeaderName(name), name] as const)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const [canonical, name] of names) {
     for (const value of headerValues(response.headers[name])) dump += `${canonical}: ${value}${crlf}`;
   }
   // PostgreSQL text cannot hold NUL, and a binary body would otherwise make the attempt unstorable.
@@ -216,9 +214,17 @@ function headerValues(value: string | string[] | undefined): string[] {
   return Array.isArray(value) ? value : [value];
 }
 
+const canonicalNames = new Map<string, string>();
+
 /** Go's textproto.CanonicalMIMEHeaderKey for token names: `content-type` -> `Content-Type`. */
 function canonicalHeaderName(name: string): string {
-  return name.toLowerCase().replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => dash + letter.toUpperCase());
+  let canonical = canonicalNames.get(name);
+  if (canonical === undefined) {
+    canonical = name.toLowerCase().replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => dash + letter.toUpperCase());
+    // Receivers choose header names; only a bounded number is remembered.
+    if (canonicalNames.size < 1000) canonicalNames.set(name, canonical);
+  }
+  return canonical;
 }
 
 interface SystemError {

@@ -1,14 +1,14 @@
 // Standard Webhooks signatures (https://www.standardwebhooks.com): the `webhook-signature` header a
 // receiver checks with any Standard Webhooks library. hammer itself sends no signature.
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 
 const secretPrefix = 'whsec_';
 
 /** The HMAC key: the base64 after `whsec_` (the Standard Webhooks form), otherwise the secret's UTF-8 bytes. */
-function signingKey(secret: string): Buffer {
-  return secret.startsWith(secretPrefix)
-    ? Buffer.from(secret.slice(secretPrefix.length), 'base64')
-    : Buffer.from(secret, 'utf8');
+function signingKey(secret: string): KeyObject | string {
+  // A string key is hashed as UTF-8. Both forms here are several times cheaper than a Buffer key,
+  // which Node turns into a KeyObject on every call.
+  return secret.startsWith(secretPrefix) ? createSecretKey(secret.slice(secretPrefix.length), 'base64') : secret;
 }
 
 /** `v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`, the value of the `webhook-signature` header. */

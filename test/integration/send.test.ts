@@ -1,5 +1,6 @@
 // One delivery attempt against real receivers on 127.0.0.1: what is sent, what is recorded, and how
 // every kind of failure (status, hang, reset, huge body, redirect, refused, DNS, bad URL) is reported.
+// Timeout tests carry their own test timeout: without the sender's deadline they would hang forever.
 import assert from 'node:assert/strict';
 import { createServer, type AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
@@ -12,7 +13,6 @@ import { answer, startReceiver, unusedPort, type Receiver } from '../helpers/rec
 const responseMaxBytes = 64 * 1024;
 const userAgent = 'hammer-test/1.0';
 const sender = createSender({ responseMaxBytes, userAgent });
-after(() => sender.close());
 
 const receivers: Receiver[] = [];
 async function receiver(...args: Parameters<typeof startReceiver>): Promise<Receiver> {
@@ -20,7 +20,11 @@ async function receiver(...args: Parameters<typeof startReceiver>): Promise<Rece
   receivers.push(started);
   return started;
 }
-after(() => Promise.all(receivers.map((r) => r.close())));
+// Receivers first: closing them ends any exchange a broken sender left open, so close() cannot wait on it.
+after(async () => {
+  await Promise.all(receivers.map((r) => r.close()));
+  await sender.close();
+});
 
 function delivery(overrides: Partial<SendableDelivery> = {}): SendableDelivery {
   return {
@@ -121,7 +125,7 @@ test('201, 202 and 204 are successes; 203 and 500 are failures without an error 
   assert.ok(failed.response.startsWith('HTTP/1.1 500 Internal Server Error\r\n'), failed.response);
 });
 
-test('a receiver that hangs times out, and blocks no other delivery', async () => {
+test('a receiver that hangs times out, and blocks no other delivery', { timeout: 5000 }, async () => {
   const hanging = await receiver(() => {});
   const healthy = await receiver(answer(200));
   const started = performance.now();
@@ -143,7 +147,7 @@ test('a receiver that hangs times out, and blocks no other delivery', async () =
   assert.equal(hanging.requests.length, 1);
 });
 
-test('a receiver that stops mid-body times out while the body is read', async () => {
+test('a receiver that stops mid-body times out while the body is read', { timeout: 5000 }, async () => {
   const stalls = await receiver((_received, res) => {
     res.writeHead(200, { 'Content-Length': '100' });
     res.write('partial');
@@ -155,7 +159,7 @@ test('a receiver that stops mid-body times out while the body is read', async ()
   assert.ok(result.response.endsWith('\r\n\r\npartial'), result.response);
 });
 
-test('a receiver that drips its body slower than the timeout is cut at the timeout', async () => {
+test('a receiver that drips its body slower than the timeout is cut at the timeout', { timeout: 5000 }, async () => {
   const drips = await receiver((_received, res) => {
     res.writeHead(200, { 'Content-Type': 'text/plain' });
     const timer = setInterval(() => res.write('.'), 300);
@@ -290,6 +294,14 @@ test('URLs that cannot be sent fail without a request', async () => {
   assert.equal(schemeless.error, 'invalid url: example.com/hook');
   assert.equal(schemeless.request, '');
   assert.equal(schemeless.success, false);
+});
+
+test('a value that cannot go in a header fails the attempt instead of throwing', async () => {
+  const result = await sender.send(delivery({ url: ok.origin, id: 'bad\r\nInjected: yes' }));
+  assert.equal(result.success, false);
+  assert.equal(result.response_status_code, 0);
+  assert.match(result.error, /^request failed: .*webhook-id/i);
+  assert.ok(ok.requests.every((r) => r.headers['injected'] === undefined));
 });
 
 test('the query string is sent and kept in the dump', async () => {
