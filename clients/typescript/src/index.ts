@@ -1,8 +1,25 @@
-// @hammer/client: a typed REST client for hammer, generated from openapi.yaml.
-import createClient, { type ClientOptions } from 'openapi-fetch';
-import type { components, paths } from './generated/openapi.ts';
+// @hammer/client: a typed REST client for hammer, generated from openapi.yaml, and the receiver's
+// webhook check. The gRPC client is in @hammer/client/grpc.
+import type { components } from './generated/openapi.ts';
 
 export type { components, paths, operations } from './generated/openapi.ts';
+export {
+  createHammerClient,
+  type HammerClient,
+  type HammerClientOptions,
+  type HammerHelpers,
+  type ListItem,
+  type ListQuery,
+  type ListResource,
+} from './client.ts';
+export { HammerError, type FieldViolation } from './errors.ts';
+export {
+  verifyWebhook,
+  WebhookVerificationError,
+  type HammerCloudEvent,
+  type VerifyWebhookOptions,
+  type WebhookHeaders,
+} from './webhook.ts';
 
 /** The resources as the API returns them. */
 export type Topic = components['schemas']['Topic'];
@@ -10,16 +27,5 @@ export type Subscription = components['schemas']['Subscription'];
 export type Message = components['schemas']['Message'];
 export type Delivery = components['schemas']['Delivery'];
 export type DeliveryAttempt = components['schemas']['DeliveryAttempt'];
+export type DeliveryStatus = components['schemas']['DeliveryStatus'];
 export type HammerErrorBody = components['schemas']['Error'];
-
-export interface HammerClientOptions {
-  /** Where hammer's REST API listens, for example http://localhost:8000. */
-  baseUrl: string;
-  headers?: ClientOptions['headers'];
-  fetch?: ClientOptions['fetch'];
-}
-
-/** An openapi-fetch client typed from hammer's contract. */
-export function createHammerClient(options: HammerClientOptions) {
-  return createClient<paths>(options);
-}

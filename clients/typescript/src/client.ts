@@ -1,0 +1,143 @@
+// The REST client: openapi-fetch typed from openapi.yaml, plus one helper per common call that takes
+// the resource itself (not hammer's `{"topic": {...}}` envelope) and throws HammerError on failure.
+import createClient, { type Client, type ClientOptions } from 'openapi-fetch';
+import type { components, operations, paths } from './generated/openapi.ts';
+import { HammerError } from './errors.ts';
+
+type Schemas = components['schemas'];
+type Id = Schemas['Id'];
+type Query<Operation extends keyof operations> = NonNullable<operations[Operation]['parameters']['query']>;
+
+/** The list operation behind each resource `paginate` walks; the key is also the field of the list response. */
+interface ListOperations {
+  topics: 'listTopics';
+  subscriptions: 'listSubscriptions';
+  messages: 'listMessages';
+  deliveries: 'listDeliveries';
+  delivery_attempts: 'listDeliveryAttempts';
+}
+export type ListResource = keyof ListOperations;
+/** The filters of a list: `limit` is the page size, `offset` where to start. */
+export type ListQuery<Resource extends ListResource> = Query<ListOperations[Resource]>;
+type ListBody<Resource extends ListResource> = operations[ListOperations[Resource]]['responses'][200]['content']['application/json'];
+/** One item of a list (Topic for 'topics', DeliveryAttempt for 'delivery_attempts'...). */
+export type ListItem<Resource extends ListResource> = ListBody<Resource> extends Record<Resource, (infer Item)[]> ? Item : never;
+
+export interface HammerClientOptions {
+  /** Where hammer's REST API listens, for example http://localhost:8000. */
+  baseUrl: string;
+  /** Sent with every request (an Authorization header for a gateway in front of hammer, say). */
+  headers?: ClientOptions['headers'];
+  /** A fetch to use instead of the global one. */
+  fetch?: ClientOptions['fetch'];
+}
+
+export interface HammerHelpers {
+  createTopic(topic: Schemas['TopicCreate']): Promise<Schemas['Topic']>;
+  getTopic(id: Id): Promise<Schemas['Topic']>;
+  updateTopic(id: Id, topic: Schemas['TopicUpdate']): Promise<Schemas['Topic']>;
+  /** Deletes the topic with its subscriptions, messages, deliveries and delivery attempts. */
+  deleteTopic(id: Id): Promise<void>;
+  /** One page of topics, oldest first; `paginate('topics')` walks them all. */
+  listTopics(query?: ListQuery<'topics'>): Promise<Schemas['Topic'][]>;
+
+  createSubscription(subscription: Schemas['SubscriptionCreate']): Promise<Schemas['Subscription']>;
+  getSubscription(id: Id): Promise<Schemas['Subscription']>;
+  /** Changes the fields given and keeps the others. */
+  updateSubscription(id: Id, subscription: Schemas['SubscriptionUpdate']): Promise<Schemas['Subscription']>;
+  deleteSubscription(id: Id): Promise<void>;
+  listSubscriptions(query?: ListQuery<'subscriptions'>): Promise<Schemas['Subscription'][]>;
+
+  /** Creates a message: one delivery per subscription of its topic. `data` is text; it comes back base64-encoded. */
+  publish(message: Schemas['MessageCreate']): Promise<Schemas['Message']>;
+  getMessage(id: Id): Promise<Schemas['Message']>;
+  deleteMessage(id: Id): Promise<void>;
+  listMessages(query?: ListQuery<'messages'>): Promise<Schemas['Message'][]>;
+
+  getDelivery(id: Id): Promise<Schemas['Delivery']>;
+  listDeliveries(query?: ListQuery<'deliveries'>): Promise<Schemas['Delivery'][]>;
+
+  getDeliveryAttempt(id: Id): Promise<Schemas['DeliveryAttempt']>;
+  listDeliveryAttempts(query?: ListQuery<'delivery_attempts'>): Promise<Schemas['DeliveryAttempt'][]>;
+
+  /**
+   * Every item of a list, oldest first, fetched a page at a time (`limit` items, default 50) from
+   * `offset` (default 0) until a short page. The other filters apply to every page.
+   */
+  paginate<Resource extends ListResource>(resource: Resource, query?: ListQuery<Resource>): AsyncGenerator<ListItem<Resource>, void, undefined>;
+}
+
+/** openapi-fetch's client for hammer's paths (GET, POST, PATCH, DELETE, use...) and the helpers. */
+export type HammerClient = Client<paths> & HammerHelpers;
+
+/** hammer's maximum page size unless HAMMER_MAX_PAGINATION_LIMIT says otherwise. */
+const defaultPageSize = 50;
+
+/** The data of a successful openapi-fetch call; a HammerError for any other status. */
+async function ok<Data>(pending: Promise<{ data?: Data; error?: unknown; response: Response }>): Promise<Data> {
+  const { data, error, response } = await pending;
+  if (!response.ok) throw new HammerError(response.status, error);
+  return data as Data;
+}
+
+export function createHammerClient(options: HammerClientOptions): HammerClient {
+  const client = createClient<paths>(options);
+  const byId = (id: Id) => ({ params: { path: { id } } });
+
+  const lists: { [Resource in ListResource]: (query?: ListQuery<Resource>) => Promise<ListItem<Resource>[]> } = {
+    topics: async (query = {}) => (await ok(client.GET('/v1/topics', { params: { query } }))).topics,
+    subscriptions: async (query = {}) => (await ok(client.GET('/v1/subscriptions', { params: { query } }))).subscriptions,
+    messages: async (query = {}) => (await ok(client.GET('/v1/messages', { params: { query } }))).messages,
+    deliveries: async (query = {}) => (await ok(client.GET('/v1/deliveries', { params: { query } }))).deliveries,
+    delivery_attempts: async (query = {}) => (await ok(client.GET('/v1/delivery-attempts', { params: { query } }))).delivery_attempts,
+  };
+
+  async function* paginate<Resource extends ListResource>(resource: Resource, query?: ListQuery<Resource>): AsyncGenerator<ListItem<Resource>, void, undefined> {
+    const list: (query?: ListQuery<Resource>) => Promise<ListItem<Resource>[]> = lists[resource];
+    const limit = query?.limit || defaultPageSize;
+    let offset = query?.offset ?? 0;
+    // hammer clamps a limit above its maximum, so the first page may be short only because of that:
+    // its length then becomes the full page size, and one more request tells.
+    let fullPage = limit;
+    let confirmed = false;
+    for (;;) {
+      const page = await list({ ...query, limit, offset });
+      yield* page;
+      offset += page.length;
+      if (page.length === 0) return;
+      if (page.length < fullPage) {
+        if (confirmed) return;
+        fullPage = page.length;
+      }
+      confirmed = true;
+    }
+  }
+
+  const helpers: HammerHelpers = {
+    createTopic: (topic) => ok(client.POST('/v1/topics', { body: { topic } })),
+    getTopic: (id) => ok(client.GET('/v1/topics/{id}', byId(id))),
+    updateTopic: (id, topic) => ok(client.PATCH('/v1/topics/{id}', { ...byId(id), body: { topic } })),
+    deleteTopic: async (id) => void (await ok(client.DELETE('/v1/topics/{id}', byId(id)))),
+    listTopics: lists.topics,
+
+    createSubscription: (subscription) => ok(client.POST('/v1/subscriptions', { body: { subscription } })),
+    getSubscription: (id) => ok(client.GET('/v1/subscriptions/{id}', byId(id))),
+    updateSubscription: (id, subscription) => ok(client.PATCH('/v1/subscriptions/{id}', { ...byId(id), body: { subscription } })),
+    deleteSubscription: async (id) => void (await ok(client.DELETE('/v1/subscriptions/{id}', byId(id)))),
+    listSubscriptions: lists.subscriptions,
+
+    publish: (message) => ok(client.POST('/v1/messages', { body: { message } })),
+    getMessage: (id) => ok(client.GET('/v1/messages/{id}', byId(id))),
+    deleteMessage: async (id) => void (await ok(client.DELETE('/v1/messages/{id}', byId(id)))),
+    listMessages: lists.messages,
+
+    getDelivery: (id) => ok(client.GET('/v1/deliveries/{id}', byId(id))),
+    listDeliveries: lists.deliveries,
+
+    getDeliveryAttempt: (id) => ok(client.GET('/v1/delivery-attempts/{id}', byId(id))),
+    listDeliveryAttempts: lists.delivery_attempts,
+
+    paginate,
+  };
+  return Object.assign(client, helpers);
+}
