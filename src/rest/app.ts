@@ -41,7 +41,9 @@ export function createRestApp(options: RestAppOptions): express.Express {
     OpenApiValidator.middleware({
       apiSpec: openApiPath,
       validateApiSpec: true,
-      validateRequests: { allErrors: true, coerceTypes: true, removeAdditional: false },
+      // Path and query parameters are always coerced from text; the JSON body is not, so a wrong type
+      // (`"id": 5`, `"name": true`) is a 400 naming the field rather than silently stored as text.
+      validateRequests: { allErrors: true, coerceTypes: false, removeAdditional: false },
       validateResponses: options.validateResponses ? { allErrors: true } : false,
       validateFormats: true,
       ignoreUndocumented: false,

@@ -36,6 +36,12 @@ interface ValidatorError {
 const isValidatorError = (error: unknown): error is ValidatorError =>
   typeof error === 'object' && error !== null && typeof (error as ValidatorError).status === 'number' && Array.isArray((error as ValidatorError).errors);
 
+/** An http-errors error meant for the client (4xx, `expose`), as body-parser throws. */
+function isClientHttpError(error: unknown): error is { status: number; message: string } {
+  const { expose, status } = (error ?? {}) as { expose?: unknown; status?: unknown };
+  return error instanceof Error && expose === true && typeof status === 'number' && status >= 400 && status < 500;
+}
+
 /** The entity an operation is about, for hammer's `invalid_<entity>` message. */
 function invalidMessage(req: Request): string {
   const operationId = (req as Request & { openapi?: { schema?: { operationId?: string } } }).openapi?.schema?.operationId ?? '';
@@ -106,6 +112,10 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (error?.type === 'entity.too.large') {
       return send(413, errorBody(8, 'request_too_large', [{ field: 'body', description: `must be at most ${error.limit} bytes` }]));
     }
+    if (error?.type === 'charset.unsupported' || error?.type === 'encoding.unsupported') {
+      const field = error.type === 'charset.unsupported' ? 'Content-Type' : 'Content-Encoding';
+      return send(415, errorBody(grpcCodes.invalid_argument, 'unsupported_media_type', [{ field, description: error.message }]));
+    }
     if (isValidatorError(error)) {
       switch (error.status) {
         case 400:
@@ -120,6 +130,10 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
         case 415:
           return send(415, errorBody(grpcCodes.invalid_argument, 'unsupported_media_type', [{ field: 'Content-Type', description: 'must be application/json' }]));
       }
+    }
+    // Any other client error body-parser reports (a gzip body that does not inflate, ...).
+    if (isClientHttpError(error)) {
+      return send(error.status, errorBody(grpcCodes.invalid_argument, 'invalid_request', [{ field: 'body', description: error.message }]));
     }
     logger.error({ err: error, method: req.method, path: req.path }, 'rest-request-failed');
     return send(500, errorBody(grpcCodes.internal, 'internal error'));

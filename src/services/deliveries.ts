@@ -5,12 +5,11 @@ import * as deliveries from '../store/deliveries.ts';
 import * as attempts from '../store/delivery-attempts.ts';
 import { listQuery, type ListInput } from './lists.ts';
 import type { ServiceContext } from './context.ts';
-import { ident, maxLength, oneOf, validate } from './validation.ts';
+import { idFilter, ident, oneOf, validate } from './validation.ts';
 
 type Schemas = components['schemas'];
 
 const statuses = ['pending', 'completed', 'failed'] as const satisfies readonly Schemas['DeliveryStatus'][];
-const idFilter = maxLength(255);
 
 export interface DeliveryListInput extends ListInput {
   topic_id?: string | undefined;
@@ -33,9 +32,9 @@ export function deliveryService({ pool, pagination }: ServiceContext) {
     },
     async list(input: DeliveryListInput): Promise<Schemas['ListDeliveriesResponse']> {
       const query = listQuery(input, pagination, {
-        topic_id: [input.topic_id, idFilter],
-        subscription_id: [input.subscription_id, idFilter],
-        message_id: [input.message_id, idFilter],
+        topic_id: [input.topic_id, ...idFilter],
+        subscription_id: [input.subscription_id, ...idFilter],
+        message_id: [input.message_id, ...idFilter],
         status: [input.status, oneOf(statuses)],
       });
       return { deliveries: [...(await deliveries.listDeliveries(pool, query))] };
@@ -52,7 +51,7 @@ export function deliveryAttemptService({ pool, pagination }: ServiceContext) {
       return attempt;
     },
     async list(input: DeliveryAttemptListInput): Promise<Schemas['ListDeliveryAttemptsResponse']> {
-      const query = listQuery(input, pagination, { delivery_id: [input.delivery_id, idFilter] });
+      const query = listQuery(input, pagination, { delivery_id: [input.delivery_id, ...idFilter] });
       return { delivery_attempts: [...(await attempts.listDeliveryAttempts(pool, query))] };
     },
   };

@@ -5,7 +5,7 @@ import * as store from '../store/messages.ts';
 import { newId } from './ids.ts';
 import { listQuery, type ListInput } from './lists.ts';
 import type { ServiceContext } from './context.ts';
-import { ident, maxLength, required, text, validate } from './validation.ts';
+import { idFilter, ident, required, text, validate } from './validation.ts';
 
 type Schemas = components['schemas'];
 
@@ -38,7 +38,7 @@ export function messageService({ pool, pagination }: ServiceContext) {
       return message;
     },
     async list(input: MessageListInput): Promise<Schemas['ListMessagesResponse']> {
-      const query = listQuery(input, pagination, { topic_id: [input.topic_id, maxLength(255)] });
+      const query = listQuery(input, pagination, { topic_id: [input.topic_id, ...idFilter] });
       return { messages: [...(await store.listMessages(pool, query))] };
     },
     async delete(id: string): Promise<void> {

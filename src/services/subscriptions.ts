@@ -5,12 +5,12 @@ import * as store from '../store/subscriptions.ts';
 import { newSecretToken } from './ids.ts';
 import { listQuery, type ListInput } from './lists.ts';
 import type { ServiceContext } from './context.ts';
-import { httpUrl, idFormat, ident, maxLength, maxTextLength, maxUrlLength, notBlank, required, text, validate, wholeSeconds } from './validation.ts';
+import { httpUrl, idFormat, ident, maxLength, maxTextLength, maxUrlLength, noNul, notBlank, required, text, validate, wholeSeconds } from './validation.ts';
 
 type Schemas = components['schemas'];
 
-const url = [maxLength(maxUrlLength), httpUrl];
-const secret = [maxLength(maxTextLength)];
+const url = [maxLength(maxUrlLength), noNul, httpUrl];
+const secret = [maxLength(maxTextLength), noNul];
 
 export function subscriptionService({ pool, pagination, secretTokenLength }: ServiceContext) {
   const found = <T>(subscription: T | null): T => {
@@ -48,7 +48,7 @@ export function subscriptionService({ pool, pagination, secretTokenLength }: Ser
       validate('invalid_subscription', {
         id: [id, ...ident],
         topic_id: [input.topic_id, idFormat],
-        name: [input.name, notBlank, maxLength(maxTextLength)],
+        name: [input.name, notBlank, maxLength(maxTextLength), noNul],
         url: [input.url, notBlank, ...url],
         secret_token: [input.secret_token, ...secret],
         max_delivery_attempts: [input.max_delivery_attempts, wholeSeconds],

@@ -8,6 +8,7 @@ export type Rule = (value: unknown) => string | undefined;
 export const describe = {
   blank: 'cannot be blank',
   format: 'must be in a valid format',
+  nul: 'must not contain the NUL character',
   url: 'must be a valid URL',
   timestamp: 'must be an RFC 3339 timestamp (2021-03-18T11:10:29Z) or a date (2021-03-18)',
   maxLength: (max: number | string) => `the length must be no more than ${max}`,
@@ -25,6 +26,9 @@ export const required: Rule = (v) => (v === undefined || v === null || v === '' 
 
 /** For partial updates: absent is fine, present but empty is not. */
 export const notBlank: Rule = (v) => (v === null || v === '' ? describe.blank : undefined);
+
+/** PostgreSQL text cannot hold U+0000: refused here rather than failing in the database. */
+export const noNul: Rule = (v) => (typeof v === 'string' && v.includes('\0') ? describe.nul : undefined);
 
 export const idFormat: Rule = (v) => (typeof v === 'string' && v !== '' && !idPattern.test(v) ? describe.format : undefined);
 
@@ -54,7 +58,9 @@ export const oneOf =
     v !== undefined && v !== '' && !allowed.includes(v as string) ? describe.oneOf(allowed) : undefined;
 
 export const ident = [required, idFormat, maxLength(maxTextLength)];
-export const text = [required, maxLength(maxTextLength)];
+export const text = [required, maxLength(maxTextLength), noNul];
+/** An id to filter a list on: any text (a value no id has matches nothing), empty for no filter. */
+export const idFilter = [maxLength(maxTextLength), noNul];
 
 /** Checks `fields` (name -> [value, ...rules]); throws `invalid(message)` listing each failing field. */
 export function validate(message: string, fields: Record<string, [unknown, ...Rule[]]>): void {
