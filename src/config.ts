@@ -2,6 +2,7 @@
 // an invalid value stops the process with a message naming the variable instead of falling back.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 type Env = Record<string, string | undefined>;
 
@@ -67,7 +68,7 @@ function reader(env: Env) {
     integer(name: string, fallback: number, min: number, max: number): number {
       const value = raw(name);
       if (value === undefined) return fallback;
-      if (!/^-?\d+$/.test(value) || Number(value) < min || Number(value) > max) fail(name, value, `an integer from ${min} to ${max}`);
+      if (!/^(0|-?[1-9]\d*)$/.test(value) || Number(value) < min || Number(value) > max) fail(name, value, `an integer from ${min} to ${max}`);
       return Number(value);
     },
     number(name: string, fallback: number, min: number, max: number): number {
@@ -127,7 +128,7 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownTimeout: read.number('HAMMER_SHUTDOWN_TIMEOUT', 30, 0, 3600),
     logLevel: read.oneOf('HAMMER_LOG_LEVEL', 'info', logLevels),
     migrationsDir: resolve(
-      (read.string('HAMMER_DATABASE_MIGRATION_DIR') ?? new URL('../migrations', import.meta.url).pathname).replace(/^file:\/\//, ''),
+      (read.string('HAMMER_DATABASE_MIGRATION_DIR') ?? fileURLToPath(new URL('../migrations', import.meta.url))).replace(/^file:\/\//, ''),
     ),
     embeddedDataDir: resolve(read.string('HAMMER_EMBEDDED_DATA_DIR', '.hammer')!),
     embeddedPort: read.integer('HAMMER_EMBEDDED_PORT', 54329, 1, port),

@@ -21,6 +21,18 @@ export interface RestAppOptions {
   onResponse?: (route: string, method: string, status: number, seconds: number) => void;
 }
 
+/** A JSON `null` member counts as absent, as in hammer (protobuf JSON): `{"name": null}` is a missing
+ * name. Bodies are a wrapper object around flat fields, so two levels are all there is to clean. */
+function withoutNulls(body: unknown): unknown {
+  const clean = (value: unknown) =>
+    typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? Object.fromEntries(Object.entries(value).filter(([, member]) => member !== null))
+      : value;
+  const outer = clean(body);
+  if (outer === body || typeof outer !== 'object' || outer === null) return outer;
+  return Object.fromEntries(Object.entries(outer).map(([key, inner]) => [key, clean(inner)]));
+}
+
 export function createRestApp(options: RestAppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -37,12 +49,18 @@ export function createRestApp(options: RestAppOptions): express.Express {
     });
   }
   app.use(express.json({ limit: options.bodyLimit }));
+  app.use((req, _res, next) => {
+    req.body = withoutNulls(req.body);
+    next();
+  });
   app.use(
     OpenApiValidator.middleware({
       apiSpec: openApiPath,
       validateApiSpec: true,
       // Path and query parameters are always coerced from text; the JSON body is not, so a wrong type
       // (`"id": 5`, `"name": true`) is a 400 naming the field rather than silently stored as text.
+      // Unknown query parameters are refused (hammer ignored them): a filter that does not exist, such
+      // as topic_id on subscriptions, must not silently return everything.
       validateRequests: { allErrors: true, coerceTypes: false, removeAdditional: false },
       validateResponses: options.validateResponses ? { allErrors: true } : false,
       validateFormats: true,

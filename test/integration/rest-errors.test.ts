@@ -48,7 +48,7 @@ test('bad bodies: 400 naming the field, and nothing is written', async () => {
     ['POST', '/v1/topics', { topic: 'unwrapped' }, 'invalid_topic', { topic: 'must be an object' }],
     ['POST', '/v1/topics', { topic: { id: 5, name: 'x' } }, 'invalid_topic', { id: 'must be a string' }],
     ['POST', '/v1/topics', { topic: { id: 'x', name: true } }, 'invalid_topic', { name: 'must be a string' }],
-    ['POST', '/v1/topics', { topic: { id: 'x', name: null } }, 'invalid_topic', { name: 'must be a string' }],
+    ['POST', '/v1/topics', { topic: { id: 'x', name: null } }, 'invalid_topic', { name: says.blank }],
     ['POST', '/v1/topics', { topic: { id: 'tópico', name: 'x' } }, 'invalid_topic', { id: says.format }],
     ['POST', '/v1/topics', { topic: { id: '話題', name: 'x' } }, 'invalid_topic', { id: says.format }],
     ['POST', '/v1/topics', { topic: { id: 'x'.repeat(10_240), name: 'x' } }, 'invalid_topic', { id: says.tooLong(255) }],
