@@ -1,12 +1,18 @@
 // What each command starts, and how it stops: `migrate`, `server` (REST, gRPC), `worker`, and
 // `start` (all of them in one process, on the embedded PostgreSQL unless HAMMER_DATABASE_URL is set).
+// Server and worker processes also serve metrics and health checks.
+import { sql } from 'slonik';
 import { ConfigError, type Config } from './config.ts';
 import { startEmbeddedPostgres } from './db/embedded.ts';
 import { migrate } from './db/migrate.ts';
 import { createDatabasePool, type DatabasePool } from './db/pool.ts';
 import { startDeliveryWorker } from './delivery/worker.ts';
-import type { Logger } from './observability/logger.ts';
+import { HammerDefinition } from './generated/proto/hammer/v1/hammer.ts';
 import { startGrpcServer } from './grpc/server.ts';
+import { grpcMetricsMiddleware } from './observability/grpc-metrics.ts';
+import { startHealthServer } from './observability/health.ts';
+import type { Logger } from './observability/logger.ts';
+import { createMetrics, startMetricsServer, type Metrics } from './observability/metrics.ts';
 import { startRestServer } from './rest/server.ts';
 import { createServices } from './services/index.ts';
 
@@ -43,11 +49,38 @@ function stopAll(parts: (Running | undefined)[]): Running {
 
 const poolPart = (pool: DatabasePool): Running => ({ stop: () => pool.end() });
 
-async function startServerParts(config: Config, pool: DatabasePool, logger: Logger): Promise<Running[]> {
+/**
+ * Metrics and health listeners. A port already taken (a server and a worker on one host with the
+ * default ports) is logged and skipped, as hammer does, rather than stopping the process.
+ */
+async function startSideListeners(config: Config, metrics: Metrics, pool: DatabasePool, logger: Logger): Promise<Running[]> {
+  const parts: Running[] = [];
+  const tryStart = async (name: string, start: () => Promise<{ port: number; close(): Promise<void> }>) => {
+    try {
+      const listener = await start();
+      logger.info({ port: listener.port }, `${name}-server-started`);
+      parts.push({ stop: () => listener.close() });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+      logger.warn({ err: error }, `${name}-server-failed-to-start`);
+    }
+  };
+  if (config.metricsEnabled) {
+    await tryStart('metrics', () => startMetricsServer({ host: config.host, port: config.metricsPort, registry: metrics.registry }));
+  }
+  if (config.healthCheckEnabled) {
+    const check = async () => void (await pool.query(sql.unsafe`select 1`));
+    await tryStart('health-check', () => startHealthServer({ host: config.host, port: config.healthCheckPort, check }));
+  }
+  return parts;
+}
+
+async function startApiListeners(config: Config, pool: DatabasePool, metrics: Metrics, logger: Logger): Promise<Running[]> {
   const services = createServices({
     pool,
     pagination: { defaultLimit: config.defaultPaginationLimit, maxLimit: config.maxPaginationLimit },
     secretTokenLength: config.defaultSecretTokenLength,
+    onMessagePublished: (message) => metrics.messagePublished(message.topic_id),
   });
   const parts: Running[] = [];
   if (config.restApiEnabled) {
@@ -56,6 +89,7 @@ async function startServerParts(config: Config, pool: DatabasePool, logger: Logg
       logger,
       bodyLimit: config.httpBodyLimit,
       validateResponses: config.validateResponses,
+      onResponse: metrics.observeHttp,
       host: config.host,
       port: config.httpPort,
     });
@@ -71,17 +105,19 @@ async function startServerParts(config: Config, pool: DatabasePool, logger: Logg
       port: config.grpcPort,
       maxMessageBytes: Math.max(config.httpBodyLimit, 4 * 1024 * 1024),
       shutdownTimeoutMs: config.shutdownTimeout * 1000,
+      middleware: [grpcMetricsMiddleware({ registry: metrics.registry, services: [HammerDefinition] })],
     });
     parts.push({ stop: () => grpc.close() });
   }
   return parts;
 }
 
-async function startWorkerPart(config: Config, databaseUrl: string, pool: DatabasePool, logger: Logger): Promise<Running> {
+function startWorker(config: Config, databaseUrl: string, pool: DatabasePool, metrics: Metrics, logger: Logger): Promise<Running> {
   return startDeliveryWorker({
     databaseUrl,
     pool,
     logger,
+    onAttempt: metrics.attemptMade,
     settings: {
       concurrency: config.workerConcurrency,
       pollInterval: config.workerDatabaseDelay,
@@ -92,57 +128,72 @@ async function startWorkerPart(config: Config, databaseUrl: string, pool: Databa
   });
 }
 
+/** Starts parts in order; if one fails, stops those already started and rethrows. Stops in reverse order. */
+async function startInOrder(steps: (() => Promise<Running | Running[] | undefined>)[]): Promise<Running> {
+  const started: Running[] = [];
+  try {
+    for (const step of steps) {
+      const part = await step();
+      if (part) started.unshift(...[part].flat());
+    }
+  } catch (error) {
+    await stopAll(started).stop().catch(() => {});
+    throw error;
+  }
+  return stopAll(started);
+}
+
 export async function runMigrate(config: Config, logger: Logger): Promise<void> {
   await migrate(requireDatabaseUrl(config, 'migrate'), config.migrationsDir, logger);
 }
 
 export async function runServer(config: Config, logger: Logger): Promise<Running> {
   const pool = await createDatabasePool(requireDatabaseUrl(config, 'server'), { maxConnections: config.databaseMaxOpenConns });
-  try {
-    return stopAll([...(await startServerParts(config, pool, logger)), poolPart(pool)]);
-  } catch (error) {
-    await pool.end();
-    throw error;
-  }
+  const metrics = createMetrics({ pool, logger });
+  return startInOrder([
+    async () => poolPart(pool),
+    () => startSideListeners(config, metrics, pool, logger),
+    () => startApiListeners(config, pool, metrics, logger),
+  ]);
 }
 
 export async function runWorker(config: Config, logger: Logger): Promise<Running> {
   const databaseUrl = requireDatabaseUrl(config, 'worker');
   const pool = await createDatabasePool(databaseUrl, { maxConnections: config.databaseMaxOpenConns });
-  try {
-    return stopAll([await startWorkerPart(config, databaseUrl, pool, logger), poolPart(pool)]);
-  } catch (error) {
-    await pool.end();
-    throw error;
-  }
+  // No database gauges here: the servers export them, once for the whole database.
+  const metrics = createMetrics({ logger });
+  return startInOrder([
+    async () => poolPart(pool),
+    () => startSideListeners(config, metrics, pool, logger),
+    () => startWorker(config, databaseUrl, pool, metrics, logger),
+  ]);
 }
 
 export async function runStart(config: Config, logger: Logger): Promise<Running> {
   let databaseUrl = config.databaseUrl;
-  let embedded: Running | undefined;
-  if (!databaseUrl) {
-    const postgres = await startEmbeddedPostgres({
-      dir: config.embeddedDataDir,
-      port: config.embeddedPort,
-      database: 'hammer',
-      log: (message) => logger.info(message),
-    });
-    databaseUrl = postgres.url;
-    embedded = postgres;
-    logger.info({ url: postgres.url, data: config.embeddedDataDir }, 'embedded-postgres-started');
-    process.stderr.write(`hammer: embedded PostgreSQL at ${postgres.url} (data in ${config.embeddedDataDir})\n`);
-  }
-  // Stopped in reverse order of starting: listeners and worker first, then the pool, then PostgreSQL.
-  const started: (Running | undefined)[] = [embedded];
-  try {
-    await migrate(databaseUrl, config.migrationsDir, logger);
-    const pool = await createDatabasePool(databaseUrl, { maxConnections: config.databaseMaxOpenConns });
-    started.unshift(poolPart(pool));
-    started.unshift(await startWorkerPart(config, databaseUrl, pool, logger));
-    started.unshift(...(await startServerParts(config, pool, logger)));
-    return stopAll(started);
-  } catch (error) {
-    await stopAll(started).stop().catch(() => {});
-    throw error;
-  }
+  let pool: DatabasePool;
+  let metrics: Metrics;
+  return startInOrder([
+    async () => {
+      if (databaseUrl) return undefined;
+      const postgres = await startEmbeddedPostgres({
+        dir: config.embeddedDataDir,
+        port: config.embeddedPort,
+        database: 'hammer',
+        log: (message) => logger.info(message),
+      });
+      databaseUrl = postgres.url;
+      logger.info({ url: postgres.url, data: config.embeddedDataDir }, 'embedded-postgres-started');
+      process.stderr.write(`hammer: embedded PostgreSQL at ${postgres.url} (data in ${config.embeddedDataDir})\n`);
+      return postgres;
+    },
+    async () => {
+      await migrate(databaseUrl!, config.migrationsDir, logger);
+      pool = await createDatabasePool(databaseUrl!, { maxConnections: config.databaseMaxOpenConns });
+      return poolPart(pool);
+    },
+    () => startSideListeners(config, (metrics = createMetrics({ pool, logger })), pool, logger),
+    () => startWorker(config, databaseUrl!, pool, metrics, logger),
+    () => startApiListeners(config, pool, metrics, logger),
+  ]);
 }

@@ -1,12 +1,102 @@
-// Structured JSON logs (pino), one line per event, with hammer's event names as the message
-// (`worker-started`, `worker-delivery-attempt-created`, ...).
+// Structured logs (pino), one JSON line per event, with hammer's event names as the message
+// (`worker-started`, `worker-delivery-attempt-created`, ...). On a terminal the same events are
+// written as one readable line each: `16:40:26.777 INFO worker-delivery-attempt-created delivery_id=... success=true`.
 import { pino, type Logger } from 'pino';
 import { Logger as GraphileLogger, type LogLevel as GraphileLevel } from 'graphile-worker';
 
 export type { Logger };
 
-export function createLogger(level: string, destination: pino.DestinationStream = pino.destination({ sync: false })): Logger {
+/** Where log lines go: a terminal, a file, or a test's array. */
+export interface OutputStream {
+  write(chunk: string): unknown;
+  isTTY?: boolean;
+  /** Node's tty.WriteStream#hasColors (it honours NO_COLOR and FORCE_COLOR). */
+  hasColors?(): boolean;
+}
+
+/**
+ * A pino logger at `level` (fatal, error, warn, info, debug, trace or silent). Without `destination`,
+ * JSON lines go to stdout, or readable lines when stdout is a terminal (see defaultDestination).
+ */
+export function createLogger(level: string, destination: pino.DestinationStream = defaultDestination()): Logger {
   return pino({ level, base: { service: 'hammer' }, timestamp: pino.stdTimeFunctions.isoTime }, destination);
+}
+
+/** Readable lines for a terminal, JSON lines otherwise (stdout: buffered, flushed by logger.flush()). */
+export function defaultDestination(stream: OutputStream = process.stdout): pino.DestinationStream {
+  if (stream.isTTY) return prettyDestination(stream, { colors: stream.hasColors?.() ?? false });
+  return stream === process.stdout ? pino.destination({ sync: false }) : { write: (line: string) => void stream.write(line) };
+}
+
+export interface PrettyOptions {
+  /** ANSI colours for the level, time and field names. */
+  colors?: boolean;
+}
+
+/** A pino destination that rewrites each JSON line into formatLogLine's human form. */
+export function prettyDestination(stream: OutputStream, options: PrettyOptions = {}): pino.DestinationStream {
+  return { write: (line: string) => void stream.write(`${formatLogLine(line, options)}\n`) };
+}
+
+const levelNames: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+const levelColors: Record<number, string> = { 10: '90', 20: '34', 30: '32', 40: '33', 50: '31', 60: '41;97' };
+/** Keys every line has, shown in the line's head or not at all. */
+const headKeys = new Set(['level', 'time', 'msg', 'service', 'pid', 'hostname']);
+
+const paint = (on: boolean, code: string, text: string) => (on ? `\u001b[${code}m${text}\u001b[0m` : text);
+const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+
+/** `HH:MM:SS.mmm` in local time, or the value as it came when it is not a timestamp. */
+function clock(time: unknown): string {
+  const date = new Date(typeof time === 'string' || typeof time === 'number' ? time : NaN);
+  if (Number.isNaN(date.getTime())) return String(time ?? '');
+  return `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}.${pad(date.getMilliseconds(), 3)}`;
+}
+
+/** A value as `key=value` shows it: bare when unambiguous, else JSON. */
+function formatValue(value: unknown): string {
+  if (typeof value === 'string') return /^[^\s"'=\\]+$/.test(value) ? value : JSON.stringify(value);
+  if (typeof value === 'object' && value !== null) return JSON.stringify(value);
+  return String(value);
+}
+
+interface SerializedError {
+  type?: unknown;
+  message?: unknown;
+  stack?: unknown;
+}
+
+/**
+ * One pino JSON line as `HH:MM:SS.mmm LEVEL message key=value ...`, in the line's key order; an
+ * error's stack follows on indented lines. A line that is not JSON is returned unchanged.
+ */
+export function formatLogLine(line: string, options: PrettyOptions = {}): string {
+  let entry: Record<string, unknown>;
+  try {
+    entry = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return line.replace(/\n$/, '');
+  }
+  if (typeof entry !== 'object' || entry === null) return line.replace(/\n$/, '');
+  const colors = options.colors ?? false;
+  const level = typeof entry.level === 'number' ? entry.level : 30;
+  const parts = [
+    paint(colors, '90', clock(entry.time)),
+    paint(colors, levelColors[level] ?? '0', levelNames[level] ?? String(entry.level)),
+    String(entry.msg ?? ''),
+  ];
+  const stacks: string[] = [];
+  for (const [key, value] of Object.entries(entry)) {
+    if (headKeys.has(key) || value === undefined) continue;
+    const error = value as SerializedError;
+    if (typeof value === 'object' && value !== null && typeof error.message === 'string' && typeof error.stack === 'string') {
+      parts.push(`${paint(colors, '2', `${key}=`)}${formatValue(error.message)}`);
+      stacks.push(...error.stack.split('\n').filter((frame) => /^\s+at /.test(frame)).map((frame) => `    ${frame.trim()}`));
+      continue;
+    }
+    parts.push(`${paint(colors, '2', `${key}=`)}${formatValue(value)}`);
+  }
+  return [parts.filter((part) => part !== '').join(' '), ...stacks.map((frame) => paint(colors, '90', frame))].join('\n');
 }
 
 const levels: Record<GraphileLevel, 'error' | 'warn' | 'info' | 'debug'> = {

@@ -7,4 +7,6 @@ export interface ServiceContext {
   pagination: Pagination;
   /** Length of the secret token made when a subscription is created without one. */
   secretTokenLength: number;
+  /** Told of each message stored (metrics). */
+  onMessagePublished?: (message: { id: string; topic_id: string }) => void;
 }

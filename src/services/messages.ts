@@ -13,7 +13,7 @@ export interface MessageListInput extends ListInput {
   topic_id?: string | undefined;
 }
 
-export function messageService({ pool, pagination }: ServiceContext) {
+export function messageService({ pool, pagination, onMessagePublished }: ServiceContext) {
   const checkId = (id: string) => validate('invalid_message', { id: [id, ...ident] });
 
   return {
@@ -29,6 +29,7 @@ export function messageService({ pool, pagination }: ServiceContext) {
         { id: newId(), topic_id: input.topic_id, content_type: input.content_type, data: Buffer.from(input.data, 'utf8').toString('base64') },
         newId,
       );
+      onMessagePublished?.(message);
       return message;
     },
     async get(id: string): Promise<Schemas['Message']> {

@@ -1,0 +1,288 @@
+// The HAMMER_* configuration: every default, every override, every invalid value named in the
+// error, and `.env` loading (in a child process, so this process's environment stays untouched).
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, test } from 'node:test';
+import { ConfigError, loadConfig, type Config } from '../../src/config.ts';
+
+const root = resolve(import.meta.dirname, '../..');
+
+const defaults: Config = {
+  databaseUrl: undefined,
+  databaseMaxOpenConns: 10,
+  httpPort: 8000,
+  grpcPort: 50051,
+  metricsPort: 4001,
+  healthCheckPort: 9000,
+  host: '0.0.0.0',
+  restApiEnabled: true,
+  grpcEnabled: true,
+  metricsEnabled: true,
+  healthCheckEnabled: true,
+  defaultPaginationLimit: 25,
+  maxPaginationLimit: 50,
+  defaultSecretTokenLength: 40,
+  httpBodyLimit: 1024 * 1024,
+  validateResponses: false,
+  workerDatabaseDelay: 1,
+  workerConcurrency: 32,
+  attemptResponseMaxBytes: 64 * 1024,
+  workerStaleAfter: 60,
+  shutdownTimeout: 30,
+  logLevel: 'info',
+  migrationsDir: join(root, 'migrations'),
+  embeddedDataDir: resolve('.hammer'),
+  embeddedPort: 54329,
+};
+
+/** Asserts `env` is refused with a ConfigError whose message names `variable`. */
+function refused(env: Record<string, string>, variable = Object.keys(env)[0]!) {
+  assert.throws(
+    () => loadConfig(env),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError, `expected a ConfigError for ${JSON.stringify(env)}, got ${String(error)}`);
+      assert.ok(error.message.includes(variable), `"${error.message}" names ${variable}`);
+      return true;
+    },
+  );
+}
+
+test('an empty environment gives every default', () => {
+  assert.deepEqual(loadConfig({}), defaults);
+});
+
+test('empty and blank values count as unset; unrelated variables are ignored', () => {
+  assert.deepEqual(loadConfig({ HAMMER_HTTP_PORT: '', HAMMER_HOST: '   ', HAMMER_DATABASE_URL: '', HAMMER_LOG_LEVEL: ' ', PORT: '1' }), defaults);
+});
+
+test('every variable overrides its default', () => {
+  const env = {
+    HAMMER_DATABASE_URL: 'postgres://user:password@db:5432/hammer?sslmode=disable',
+    HAMMER_DATABASE_MAX_OPEN_CONNS: '3',
+    HAMMER_HTTP_PORT: '8080',
+    HAMMER_GRPC_PORT: '50052',
+    HAMMER_METRICS_PORT: '4002',
+    HAMMER_HEALTH_CHECK_PORT: '9001',
+    HAMMER_HOST: '127.0.0.1',
+    HAMMER_REST_API_ENABLED: 'false',
+    HAMMER_GRPC_ENABLED: 'f',
+    HAMMER_METRICS_ENABLED: '0',
+    HAMMER_HEALTH_CHECK_ENABLED: 'FALSE',
+    HAMMER_DEFAULT_PAGINATION_LIMIT: '10',
+    HAMMER_MAX_PAGINATION_LIMIT: '100',
+    HAMMER_DEFAULT_SECRET_TOKEN_LENGTH: '64',
+    HAMMER_HTTP_BODY_LIMIT: '2048',
+    HAMMER_VALIDATE_RESPONSES: 'true',
+    HAMMER_WORKER_DATABASE_DELAY: '0.25',
+    HAMMER_WORKER_CONCURRENCY: '4',
+    HAMMER_ATTEMPT_RESPONSE_MAX_BYTES: '0',
+    HAMMER_WORKER_STALE_AFTER: '120',
+    HAMMER_SHUTDOWN_TIMEOUT: '2.5',
+    HAMMER_LOG_LEVEL: 'debug',
+    HAMMER_DATABASE_MIGRATION_DIR: 'file:///db/migrations',
+    HAMMER_EMBEDDED_DATA_DIR: '/var/lib/hammer',
+    HAMMER_EMBEDDED_PORT: '5433',
+  };
+  assert.deepEqual(loadConfig(env), {
+    databaseUrl: 'postgres://user:password@db:5432/hammer?sslmode=disable',
+    databaseMaxOpenConns: 3,
+    httpPort: 8080,
+    grpcPort: 50052,
+    metricsPort: 4002,
+    healthCheckPort: 9001,
+    host: '127.0.0.1',
+    restApiEnabled: false,
+    grpcEnabled: false,
+    metricsEnabled: false,
+    healthCheckEnabled: false,
+    defaultPaginationLimit: 10,
+    maxPaginationLimit: 100,
+    defaultSecretTokenLength: 64,
+    httpBodyLimit: 2048,
+    validateResponses: true,
+    workerDatabaseDelay: 0.25,
+    workerConcurrency: 4,
+    attemptResponseMaxBytes: 0,
+    workerStaleAfter: 120,
+    shutdownTimeout: 2.5,
+    logLevel: 'debug',
+    migrationsDir: '/db/migrations',
+    embeddedDataDir: '/var/lib/hammer',
+    embeddedPort: 5433,
+  } satisfies Config);
+});
+
+test('values are trimmed; postgresql:// URLs and port 0 (any free port) are accepted', () => {
+  const config = loadConfig({ HAMMER_HTTP_PORT: ' 0 ', HAMMER_DATABASE_URL: ' postgresql://localhost/hammer ', HAMMER_HOST: ' :: ' });
+  assert.equal(config.httpPort, 0);
+  assert.equal(config.databaseUrl, 'postgresql://localhost/hammer');
+  assert.equal(config.host, '::');
+});
+
+test("booleans take every form Go's strconv.ParseBool takes", () => {
+  for (const value of ['1', 't', 'T', 'TRUE', 'true', 'True']) assert.equal(loadConfig({ HAMMER_METRICS_ENABLED: value }).metricsEnabled, true, value);
+  for (const value of ['0', 'f', 'F', 'FALSE', 'false', 'False']) assert.equal(loadConfig({ HAMMER_METRICS_ENABLED: value }).metricsEnabled, false, value);
+});
+
+test('every log level is accepted', () => {
+  for (const level of ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const) {
+    assert.equal(loadConfig({ HAMMER_LOG_LEVEL: level }).logLevel, level);
+  }
+});
+
+test('migration folders: a file:// URL or a path, relative to the working folder', () => {
+  assert.equal(loadConfig({ HAMMER_DATABASE_MIGRATION_DIR: 'file:///db/migrations' }).migrationsDir, '/db/migrations');
+  assert.equal(loadConfig({ HAMMER_DATABASE_MIGRATION_DIR: '/srv/migrations' }).migrationsDir, '/srv/migrations');
+  assert.equal(loadConfig({ HAMMER_DATABASE_MIGRATION_DIR: 'db/migrations' }).migrationsDir, resolve('db/migrations'));
+  assert.equal(loadConfig({ HAMMER_EMBEDDED_DATA_DIR: 'data' }).embeddedDataDir, resolve('data'));
+});
+
+test('limits at the edges of their ranges are accepted', () => {
+  const config = loadConfig({
+    HAMMER_HTTP_PORT: '65535',
+    HAMMER_DATABASE_MAX_OPEN_CONNS: '1',
+    HAMMER_DEFAULT_SECRET_TOKEN_LENGTH: '16',
+    HAMMER_WORKER_DATABASE_DELAY: '0.05',
+    HAMMER_SHUTDOWN_TIMEOUT: '0',
+    HAMMER_DEFAULT_PAGINATION_LIMIT: '50',
+  });
+  assert.equal(config.httpPort, 65535);
+  assert.equal(config.databaseMaxOpenConns, 1);
+  assert.equal(config.defaultSecretTokenLength, 16);
+  assert.equal(config.workerDatabaseDelay, 0.05);
+  assert.equal(config.shutdownTimeout, 0);
+  assert.equal(config.defaultPaginationLimit, config.maxPaginationLimit);
+});
+
+test('integers: not a number, a fraction or out of range is refused, naming the variable', () => {
+  const integers: Record<string, [min: number, max: number]> = {
+    HAMMER_DATABASE_MAX_OPEN_CONNS: [1, 1000],
+    HAMMER_HTTP_PORT: [0, 65535],
+    HAMMER_GRPC_PORT: [0, 65535],
+    HAMMER_METRICS_PORT: [0, 65535],
+    HAMMER_HEALTH_CHECK_PORT: [0, 65535],
+    HAMMER_DEFAULT_PAGINATION_LIMIT: [1, 10000],
+    HAMMER_MAX_PAGINATION_LIMIT: [1, 10000],
+    HAMMER_DEFAULT_SECRET_TOKEN_LENGTH: [16, 255],
+    HAMMER_HTTP_BODY_LIMIT: [1024, 1024 ** 3],
+    HAMMER_WORKER_CONCURRENCY: [1, 1000],
+    HAMMER_ATTEMPT_RESPONSE_MAX_BYTES: [0, 64 * 1024 * 1024],
+    HAMMER_WORKER_STALE_AFTER: [5, 86400],
+    HAMMER_EMBEDDED_PORT: [1, 65535],
+  };
+  for (const [variable, [min, max]] of Object.entries(integers)) {
+    for (const value of ['abc', '1.5', '12abc', '0x10', '1e3', String(min - 1), String(max + 1)]) refused({ [variable]: value });
+  }
+  assert.throws(() => loadConfig({ HAMMER_HTTP_PORT: 'abc' }), { name: 'ConfigError', message: /HAMMER_HTTP_PORT="abc" is invalid: expected an integer from 0 to 65535/ });
+});
+
+test('decimal numbers: not a number, negative or out of range is refused', () => {
+  for (const value of ['abc', '-1', '.5', '1e3', '0.01', '3601']) refused({ HAMMER_WORKER_DATABASE_DELAY: value });
+  for (const value of ['soon', '-1', '3600.5']) refused({ HAMMER_SHUTDOWN_TIMEOUT: value });
+});
+
+test('booleans other than the ParseBool forms are refused', () => {
+  for (const variable of [
+    'HAMMER_REST_API_ENABLED',
+    'HAMMER_GRPC_ENABLED',
+    'HAMMER_METRICS_ENABLED',
+    'HAMMER_HEALTH_CHECK_ENABLED',
+    'HAMMER_VALIDATE_RESPONSES',
+  ]) {
+    for (const value of ['yes', 'no', 'on', 'off', '2', 'tRuE']) refused({ [variable]: value });
+  }
+});
+
+test('an unknown log level is refused', () => {
+  for (const value of ['verbose', 'INFO', 'warning']) refused({ HAMMER_LOG_LEVEL: value });
+});
+
+test('a database URL that is not postgres:// is refused', () => {
+  for (const value of ['mysql://localhost/hammer', 'localhost:5432', 'host=localhost dbname=hammer', 'http://db']) refused({ HAMMER_DATABASE_URL: value });
+});
+
+test('a default page size above the maximum is refused, naming both variables', () => {
+  refused({ HAMMER_DEFAULT_PAGINATION_LIMIT: '60' }, 'HAMMER_DEFAULT_PAGINATION_LIMIT');
+  refused({ HAMMER_DEFAULT_PAGINATION_LIMIT: '60' }, 'HAMMER_MAX_PAGINATION_LIMIT');
+  refused({ HAMMER_MAX_PAGINATION_LIMIT: '10' }, 'HAMMER_DEFAULT_PAGINATION_LIMIT');
+  assert.equal(loadConfig({ HAMMER_DEFAULT_PAGINATION_LIMIT: '60', HAMMER_MAX_PAGINATION_LIMIT: '60' }).defaultPaginationLimit, 60);
+});
+
+test('loadConfig reads process.env when given nothing', () => {
+  const saved = process.env.HAMMER_GRPC_PORT;
+  process.env.HAMMER_GRPC_PORT = '50099';
+  try {
+    assert.equal(loadConfig().grpcPort, 50099);
+  } finally {
+    if (saved === undefined) delete process.env.HAMMER_GRPC_PORT;
+    else process.env.HAMMER_GRPC_PORT = saved;
+  }
+});
+
+/** Runs loadDotEnv then loadConfig in a child process in `cwd` with exactly `env` (plus PATH), and returns the config. */
+function configInChild(cwd: string, env: Record<string, string>, dotEnvPath?: string): Config & { raw: Record<string, string | undefined> } {
+  const script = `
+    import { loadConfig, loadDotEnv } from ${JSON.stringify(join(root, 'src/config.ts'))};
+    loadDotEnv(${dotEnvPath === undefined ? '' : JSON.stringify(dotEnvPath)});
+    const raw = { HAMMER_HOST: process.env.HAMMER_HOST, HAMMER_UNUSED: process.env.HAMMER_UNUSED };
+    process.stdout.write(JSON.stringify({ ...loadConfig(), raw }));`;
+  const child = spawnSync(process.execPath, ['--input-type=module', '--eval', script], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    encoding: 'utf8',
+  });
+  assert.equal(child.status, 0, child.stderr);
+  return JSON.parse(child.stdout) as Config & { raw: Record<string, string | undefined> };
+}
+
+test('loadDotEnv: .env in the working folder is loaded, and a variable already in the environment wins', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hammer-dotenv-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(
+    join(dir, '.env'),
+    [
+      '# local settings',
+      'HAMMER_HTTP_PORT=9200',
+      'HAMMER_GRPC_PORT=9300',
+      'export HAMMER_LOG_LEVEL=debug',
+      'HAMMER_HOST="127.0.0.1"',
+      "HAMMER_UNUSED='single quoted # not a comment'",
+      'HAMMER_METRICS_ENABLED=false # a comment',
+      '',
+    ].join('\n'),
+  );
+  const config = configInChild(dir, { HAMMER_HTTP_PORT: '9100' });
+  assert.equal(config.httpPort, 9100, 'the environment wins over .env');
+  assert.equal(config.grpcPort, 9300);
+  assert.equal(config.logLevel, 'debug');
+  assert.equal(config.host, '127.0.0.1');
+  assert.equal(config.metricsEnabled, false);
+  assert.equal(config.raw.HAMMER_UNUSED, 'single quoted # not a comment');
+
+  // A variable set to "" in the environment still wins (and then means "the default").
+  assert.equal(configInChild(dir, { HAMMER_GRPC_PORT: '' }).grpcPort, 50051);
+});
+
+test('loadDotEnv: another path, and no file at all, are fine', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hammer-dotenv-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'hammer.env'), 'HAMMER_HEALTH_CHECK_PORT=9900\n');
+  assert.equal(configInChild(dir, {}, 'hammer.env').healthCheckPort, 9900);
+  assert.deepEqual(configInChild(dir, {}).healthCheckPort, 9000, 'no .env: defaults');
+});
+
+test('loadDotEnv: an invalid value from .env is refused like one from the environment', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hammer-dotenv-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, '.env'), 'HAMMER_HTTP_PORT=abc\n');
+  const child = spawnSync(
+    process.execPath,
+    ['--input-type=module', '--eval', `import { loadConfig, loadDotEnv } from ${JSON.stringify(join(root, 'src/config.ts'))}; loadDotEnv(); loadConfig();`],
+    { cwd: dir, env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8' },
+  );
+  assert.notEqual(child.status, 0);
+  assert.match(child.stderr, /ConfigError: HAMMER_HTTP_PORT="abc" is invalid/);
+});
