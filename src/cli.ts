@@ -76,6 +76,14 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   const logger = createLogger(config.logLevel);
+  // Long-running commands listen for SIGINT/SIGTERM from the start: a signal that arrives while they
+  // are still starting stops them as soon as they are up, cleanly.
+  const longRunning = !['migrate', 'm'].includes(command);
+  const signalled = new Promise<NodeJS.Signals>((resolve) => {
+    if (!longRunning) return;
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
   let running: Running | void;
   try {
     running = await run(config, logger);
@@ -87,10 +95,7 @@ async function main(argv: string[]): Promise<number> {
   if (!running) return 0;
 
   // Runs until SIGINT/SIGTERM: then stop taking work, finish what is in flight, close, exit 0.
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  const signal = await signalled;
   logger.info({ signal }, 'shutdown-started');
   const again = () => {
     console.error('hammer: second signal, exiting now');

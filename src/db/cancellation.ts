@@ -14,11 +14,13 @@ export const withAbortSignal = <T>(signal: AbortSignal, work: () => T): T => cur
 export const withoutAbortSignal = <T>(work: () => T): T => current.exit(work);
 
 const backendPid = z.object({ pid: z.number() });
-const maxRememberedConnections = 1000;
 
-/** The interceptor; `cancel(pid)` cancels the statement running on that backend. */
+/**
+ * The interceptor; `cancel(pid)` cancels the statement running on that backend. Only work run under
+ * a signal pays for it: one `select pg_backend_pid()` per connection checkout (slonik's connection
+ * ids change with every checkout, so there is nothing stable to cache the pid on).
+ */
 export function cancelOnAbort(cancel: (pid: number) => Promise<unknown>): Interceptor {
-  const pids = new Map<string, number>(); // slonik connection id -> PostgreSQL backend pid
   const detach = new Map<string, () => void>();
   return {
     name: 'cancel-on-abort',
@@ -26,12 +28,8 @@ export function cancelOnAbort(cancel: (pid: number) => Promise<unknown>): Interc
       const signal = current.getStore();
       if (!signal) return null;
       signal.throwIfAborted();
-      let pid = pids.get(context.connectionId);
-      if (pid === undefined) {
-        pid = await connection.oneFirst(sql.type(backendPid)`select pg_backend_pid() as pid`);
-        if (pids.size >= maxRememberedConnections) pids.clear();
-        pids.set(context.connectionId, pid);
-      }
+      const pid = await connection.oneFirst(sql.type(backendPid)`select pg_backend_pid() as pid`);
+      signal.throwIfAborted(); // it may have aborted while we asked for the pid
       const onAbort = () => void withoutAbortSignal(() => cancel(pid)).catch(() => {});
       signal.addEventListener('abort', onAbort, { once: true });
       detach.set(context.connectionId, () => signal.removeEventListener('abort', onAbort));

@@ -420,16 +420,16 @@ test('deadline: a call stuck on a lock answers DEADLINE_EXCEEDED at its deadline
     });
     const elapsed = Date.now() - started;
     assert.ok(elapsed < 1000, `answered after ${elapsed} ms`);
-    // The handler stopped waiting: its signal aborted.
+    // The handler stopped waiting (its signal aborted), and the INSERT waiting on the lock was
+    // cancelled in the database while the lock was still held: it never commits.
     await waitFor(() => api.logs.some((l) => l.msg === 'grpc-call-aborted' && l.method === '/hammer.v1.Hammer/CreateTopic'), 'the server-side abort');
+    await waitFor(() => api.logs.some((l) => l.msg === 'grpc-aborted-call-failed'), 'the abandoned insert to be cancelled');
     // The database answers `select 1` while a table is locked: still SERVING.
     const health = createClient(HealthDefinition, api.channel);
     assert.deepEqual(await health.check({ service: 'hammer.v1.Hammer' }), { status: ServingStatus.SERVING });
   } finally {
     await lock.release();
   }
-  // The INSERT waiting on the lock was cancelled in the database: it never commits.
-  await waitFor(() => api.logs.some((l) => l.msg === 'grpc-aborted-call-failed'), 'the abandoned insert to be cancelled');
   await rejectsWithStatus(client.getTopic({ id }), Status.NOT_FOUND, 'topic_does_not_exists');
   assert.equal((await createTopic()).name, 'Orders', 'the server keeps answering');
 });
