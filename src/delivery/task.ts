@@ -1,11 +1,14 @@
 // The graphile-worker task that makes one attempt of one delivery: load it, POST it outside any
 // transaction, then record the outcome (attempt row, delivery status, next job) in one statement.
+// Concurrent tasks share their loads and their records through small batches (batcher.ts).
 import type { Task } from 'graphile-worker';
 import type { DatabasePool } from '../db/pool.ts';
 import { newId } from '../services/ids.ts';
-import { getDelivery, recordAttempt } from '../store/deliveries.ts';
+import { getDeliveries, recordAttempts, type AttemptRecord } from '../store/deliveries.ts';
+import type { DeliveryRow } from '../store/rows.ts';
 import type { DeliverPayload } from '../store/jobs.ts';
 import type { Logger } from '../observability/logger.ts';
+import { createBatcher, type BatcherOptions } from './batcher.ts';
 import type { AttemptResult, Sender } from './send.ts';
 
 export interface DeliverTaskOptions {
@@ -14,6 +17,8 @@ export interface DeliverTaskOptions {
   logger: Logger;
   /** Called after each recorded attempt (metrics). */
   onAttempt?: (result: AttemptResult) => void;
+  /** How loads and records are grouped; the defaults suit the worker's concurrency. */
+  batch?: BatcherOptions;
 }
 
 function isPayload(payload: unknown): payload is DeliverPayload {
@@ -21,19 +26,33 @@ function isPayload(payload: unknown): payload is DeliverPayload {
   return typeof p?.delivery_id === 'string' && Number.isInteger(p.attempt);
 }
 
-export function deliverTask({ pool, sender, logger, onAttempt }: DeliverTaskOptions): Task {
+export function deliverTask({ pool, sender, logger, onAttempt, batch = { maxSize: 32, maxWaitMs: 2 } }: DeliverTaskOptions): Task {
+  const load = createBatcher(async (ids: string[]) => {
+    const found = new Map((await getDeliveries(pool, [...new Set(ids)])).map((d) => [d.id, d]));
+    return ids.map((id): DeliveryRow | undefined => found.get(id));
+  }, batch);
+
+  const record = createBatcher(async (records: AttemptRecord[]) => {
+    // A delivery may appear once per statement: a duplicate (the same job run twice at once, after a
+    // crash) goes in a statement of its own afterwards, where it finds the attempt already recorded.
+    const ids = new Set<string>();
+    const duplicate = records.map((r) => ids.size === ids.add(r.delivery_id).size);
+    const rows = new Map((await recordAttempts(pool, records.filter((_, i) => !duplicate[i]))).map((row) => [row.id, row]));
+    return Promise.all(records.map(async (r, i) => (duplicate[i] ? (await recordAttempts(pool, [r]))[0] : rows.get(r.delivery_id))));
+  }, batch);
+
   return async (payload) => {
     if (!isPayload(payload)) {
       logger.error({ payload }, 'worker-invalid-job-payload');
       return; // a malformed job can never succeed: drop it rather than retry it
     }
-    const delivery = await getDelivery(pool, payload.delivery_id);
+    const delivery = await load(payload.delivery_id);
     // Gone (deleted), finished, or already past this attempt (a job re-run after a crash): nothing to do.
     if (!delivery || delivery.status !== 'pending' || delivery.delivery_attempts >= payload.attempt) return;
 
     const result = await sender.send(delivery);
     const attemptId = newId();
-    const recorded = await recordAttempt(pool, delivery.id, delivery.delivery_attempts + 1, { id: attemptId, ...result });
+    const recorded = await record({ delivery_id: delivery.id, attempt: delivery.delivery_attempts + 1, outcome: { id: attemptId, ...result } });
     if (!recorded) return; // another worker recorded this attempt first
     onAttempt?.(result);
     logger.info(

@@ -4,7 +4,7 @@ import { sql } from 'slonik';
 import { z } from 'zod';
 import type { DeliveryAttemptRow } from './rows.ts';
 import { deliveryRow } from './rows.ts';
-import { deliverTask } from './jobs.ts';
+import { deliverJobSpec } from './jobs.ts';
 import { tableQueries, type Db } from './table.ts';
 
 const deliveries = tableQueries('deliveries', deliveryRow);
@@ -15,47 +15,87 @@ export const listDeliveries = deliveries.list;
 /** What an attempt produced, as stored in delivery_attempts. */
 export type AttemptOutcome = Omit<DeliveryAttemptRow, 'delivery_id' | 'created_at'>;
 
+/** One attempt to record: which delivery, which attempt (1-based) it was, and what it produced. */
+export interface AttemptRecord {
+  delivery_id: string;
+  attempt: number;
+  outcome: AttemptOutcome;
+}
+
 const recorded = z.object({
+  id: z.string(),
   status: deliveryRow.shape.status,
   delivery_attempts: z.number().int(),
   scheduled_at: z.string(),
   jobs: z.number().int(),
 });
 
+/** The deliveries with these ids (those that still exist), for the delivery task. */
+export function getDeliveries(db: Db, ids: readonly string[]) {
+  return db.any(sql.type(deliveryRow)`select ${deliveries.columns} from deliveries where id = any(${sql.array(ids, 'text')})`);
+}
+
 /**
- * Records attempt `attempt` of a delivery in one statement: inserts the attempt, moves the delivery
- * on (completed; failed once max_delivery_attempts attempts failed; else pending again after
- * delivery_attempt_delay seconds) and adds the job of the next attempt. Does nothing, and returns
- * null, when the delivery is gone or already past this attempt (a job run twice after a crash).
+ * Records attempts in one statement: inserts each attempt, moves its delivery on (completed; failed
+ * once max_delivery_attempts attempts failed; else pending again after delivery_attempt_delay
+ * seconds) and adds the jobs of the next attempts. A record whose delivery is gone or already past
+ * that attempt (a job run twice after a crash) changes nothing and is missing from the result.
+ * Delivery ids must be distinct.
  */
-export function recordAttempt(db: Db, deliveryId: string, attempt: number, outcome: AttemptOutcome) {
-  return db.maybeOne(sql.type(recorded)`
-    with delivery as (
-      update deliveries set
-        delivery_attempts = delivery_attempts + 1,
+export function recordAttempts(db: Db, records: readonly AttemptRecord[]) {
+  const rows = records.map(({ delivery_id, attempt, outcome: o }) => [
+    delivery_id,
+    attempt - 1,
+    o.id,
+    o.request,
+    o.response,
+    o.response_status_code,
+    o.execution_duration,
+    o.success,
+    o.error,
+  ]);
+  return db.any(sql.type(recorded)`
+    with outcome as (
+      select * from ${sql.unnest(rows, ['text', 'int4', 'text', 'text', 'text', 'int4', 'int4', 'bool', 'text'])}
+        as o (delivery_id, attempts_before, attempt_id, request, response, response_status_code, execution_duration, success, error)
+    ),
+    delivery as (
+      update deliveries d set
+        delivery_attempts = d.delivery_attempts + 1,
         status = case
-          when ${outcome.success} then 'completed'
-          when delivery_attempts + 1 >= max_delivery_attempts then 'failed'
+          when o.success then 'completed'
+          when d.delivery_attempts + 1 >= d.max_delivery_attempts then 'failed'
           else 'pending' end,
         scheduled_at = case
-          when ${outcome.success} or delivery_attempts + 1 >= max_delivery_attempts then scheduled_at
-          else now() + make_interval(secs => delivery_attempt_delay) end,
+          when o.success or d.delivery_attempts + 1 >= d.max_delivery_attempts then d.scheduled_at
+          else now() + make_interval(secs => d.delivery_attempt_delay) end,
         updated_at = now()
-      where id = ${deliveryId} and status = 'pending' and delivery_attempts = ${attempt - 1}
-      returning id, status, delivery_attempts, scheduled_at
+      from outcome o
+      where d.id = o.delivery_id and d.status = 'pending' and d.delivery_attempts = o.attempts_before
+      returning d.id, d.status, d.delivery_attempts, d.scheduled_at
     ),
     attempt as (
       insert into delivery_attempts (id, delivery_id, request, response, response_status_code, execution_duration, success, error)
-      select ${outcome.id}, delivery.id, ${outcome.request}, ${outcome.response}, ${outcome.response_status_code},
-        ${outcome.execution_duration}, ${outcome.success}, ${outcome.error}
-      from delivery
+      select o.attempt_id, o.delivery_id, o.request, o.response, o.response_status_code, o.execution_duration, o.success, o.error
+      from outcome o join delivery on delivery.id = o.delivery_id
     ),
     next_job as (
-      select graphile_worker.add_job(${deliverTask}, json_build_object('delivery_id', delivery.id, 'attempt', delivery.delivery_attempts + 1), run_at => delivery.scheduled_at)
-      from delivery where delivery.status = 'pending'
+      select graphile_worker.add_jobs(array_agg(${deliverJobSpec(
+        sql.fragment`delivery.id`,
+        sql.fragment`delivery.delivery_attempts + 1`,
+        sql.fragment`delivery.scheduled_at`,
+      )}))
+      from delivery where delivery.status = 'pending' having count(*) > 0
     )
-    select delivery.status, delivery.delivery_attempts, delivery.scheduled_at, (select count(*) from next_job) as jobs
-    from delivery`);
+    select delivery.id, delivery.status, delivery.delivery_attempts, delivery.scheduled_at,
+      (delivery.status = 'pending')::int as jobs
+    from delivery, (select count(*) from next_job) as added`);
+}
+
+/** Records one attempt (see recordAttempts); null when it changed nothing. */
+export async function recordAttempt(db: Db, deliveryId: string, attempt: number, outcome: AttemptOutcome) {
+  const [row] = await recordAttempts(db, [{ delivery_id: deliveryId, attempt, outcome }]);
+  return row ?? null;
 }
 
 /** Deliveries by status, for the metrics gauges. */
