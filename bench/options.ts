@@ -1,0 +1,88 @@
+// The benchmark's command-line options: `npm run bench -- --n 5000 --concurrency 32 --workers 2 --duration 30 --quick`.
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+export interface BenchOptions {
+  /** Deliveries queued for each drain (and no-op jobs for its baseline). */
+  n: number;
+  /** HAMMER_WORKER_CONCURRENCY of each worker process; also the no-op baseline's and the raw HTTP sender's. */
+  concurrency: number;
+  /** Worker processes of the second drain (the first drain always uses 1). */
+  workers: number;
+  /** Seconds of the steady-state run. */
+  duration: number;
+  /** Seconds of each publish-throughput run and of the raw HTTP baseline. */
+  publishDuration: number;
+  /** Concurrent publishers (steady state, fan-out, publish throughput). */
+  publishConcurrency: number;
+  /** Messages of the fan-out run (each to 100 subscriptions). */
+  fanoutMessages: number;
+  /** Sequential publishes of the latency run. */
+  latencyCount: number;
+  quick: boolean;
+  /** Where the JSON results go. */
+  out: string;
+  /** Run the first drain's worker under `--cpu-prof` and load pg_stat_statements. */
+  profile: boolean;
+}
+
+const usage = `Usage: npm run bench -- [options]
+  --n <count>                 deliveries per drain (default 20000; quick 1000)
+  --concurrency <c>           worker concurrency (default 32, hammer's default)
+  --workers <w>               worker processes of the second drain (default 2)
+  --duration <s>              steady-state seconds (default 30; quick 5)
+  --publish-duration <s>      seconds per publish-throughput run and raw HTTP baseline (default 10; quick 2)
+  --publish-concurrency <c>   concurrent publishers (default 16)
+  --fanout-messages <m>       fan-out messages, 100 subscriptions each (default 200, at most n/100)
+  --latency-count <k>         sequential publishes for latency (default 500; quick 100), after min(50, k) warm-up ones
+  --quick                     small and short: finishes in under a minute
+  --profile                   during the first drain: V8 CPU profile of the worker, perf profile of PostgreSQL
+                              (if perf is installed and permitted), pg_stat_statements; files next to --out
+  --out <file>                results file (default bench/results/latest.json)
+`;
+
+function positive(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got ${JSON.stringify(value)}\n\n${usage}`);
+  return n;
+}
+
+export function parseOptions(argv: string[]): BenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      n: { type: 'string' },
+      concurrency: { type: 'string' },
+      workers: { type: 'string' },
+      duration: { type: 'string' },
+      'publish-duration': { type: 'string' },
+      'publish-concurrency': { type: 'string' },
+      'fanout-messages': { type: 'string' },
+      'latency-count': { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      profile: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(usage);
+    process.exit(0);
+  }
+  const quick = values.quick;
+  const n = Math.round(positive('n', values.n, quick ? 1000 : 20_000));
+  return {
+    n,
+    concurrency: Math.round(positive('concurrency', values.concurrency, 32)),
+    workers: Math.round(positive('workers', values.workers, 2)),
+    duration: positive('duration', values.duration, quick ? 5 : 30),
+    publishDuration: positive('publish-duration', values['publish-duration'], quick ? 2 : 10),
+    publishConcurrency: Math.round(positive('publish-concurrency', values['publish-concurrency'], 16)),
+    fanoutMessages: Math.round(positive('fanout-messages', values['fanout-messages'], Math.max(1, Math.min(quick ? 20 : 200, Math.ceil(n / 100))))),
+    latencyCount: Math.round(positive('latency-count', values['latency-count'], quick ? 100 : 500)),
+    quick,
+    profile: values.profile,
+    out: resolve(values.out ?? join(import.meta.dirname, 'results', 'latest.json')),
+  };
+}

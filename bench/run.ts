@@ -1,0 +1,139 @@
+// `npm run bench`: starts PostgreSQL, a receiver, hammer's server and workers as real processes,
+// measures delivery and publish throughput, latency and memory against baselines measured in the
+// same run, prints a table and writes the results as JSON. It asserts nothing about timing: it exits
+// non-zero only when something breaks (a delivery not completed or sent twice, a process crash).
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { noopBaseline, undiciBaseline } from './baselines.ts';
+import { startCluster, startWorkers, stopWorkers, type Cluster } from './cluster.ts';
+import { resetDatabase } from './db.ts';
+import { drain, type DrainResult } from './drain.ts';
+import { fanout, latency, publishThroughput, steadyState } from './live.ts';
+import { parseOptions } from './options.ts';
+import { killAll } from './processes.ts';
+import { formatReport, targets, type Ratios, type Results } from './report.ts';
+
+let options: ReturnType<typeof parseOptions>;
+try {
+  options = parseOptions(process.argv.slice(2));
+} catch (error) {
+  process.stderr.write(`bench: ${(error as Error).message}\n`);
+  process.exit(2);
+}
+const began = performance.now();
+const log = (line: string) => process.stderr.write(`[bench ${((performance.now() - began) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
+
+/** The commit measured, `+changes` when src/ or migrations/ differ from it. */
+function sourceVersion(): string {
+  try {
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: join(import.meta.dirname, '..'), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--', 'src', 'migrations') ? ' +changes in src/ or migrations/' : ''}`;
+  } catch {
+    return 'unknown';
+  }
+}
+
+let cluster: Cluster | undefined;
+process.once('SIGINT', () => {
+  log('interrupted: stopping everything');
+  killAll();
+  void (cluster?.close() ?? Promise.resolve()).finally(() => process.exit(130));
+});
+
+async function measure(c: Cluster): Promise<Results> {
+  const startedAt = new Date().toISOString();
+  const loadAverageAtStart = loadavg();
+  const problems: string[] = [];
+
+  log(`baseline: raw undici.request to the receiver, c=${options.concurrency}, ${options.publishDuration} s`);
+  const undici = await undiciBaseline(c, { concurrency: options.concurrency, durationMs: options.publishDuration * 1000 });
+
+  const graphileNoop = [];
+  const drains: (DrainResult & Ratios)[] = [];
+  for (const workers of [...new Set([1, options.workers])]) {
+    log(`baseline: graphile-worker no-op, ${options.n} jobs, ${workers} process(es) x ${options.concurrency}`);
+    const noop = await noopBaseline(c, { n: options.n, processes: workers, concurrency: options.concurrency });
+    graphileNoop.push(noop);
+    log(`run 1: drain of ${options.n} deliveries, ${workers} worker(s)${options.profile && workers === 1 ? ', profiled' : ''}`);
+    const profileDir = options.profile && workers === 1 ? join(dirname(options.out), `profile-${startedAt.replace(/[:.]/g, '-')}`) : undefined;
+    const result = await drain(c, { ...options, workers, profileDir, statementStats: options.profile && workers === 1 });
+    if (result.attempts !== result.deliveries || result.received !== result.deliveries) {
+      problems.push(`drain with ${workers} worker(s): ${result.attempts} attempts and ${result.received} webhooks received for ${result.deliveries} deliveries`);
+    }
+    drains.push({ ...result, vsNoop: result.perSecond / noop.perSecond, vsUndici: result.perSecond / undici.perSecond });
+  }
+  const noop1 = graphileNoop[0]!;
+  const ratios = (perSecond: number): Ratios => ({ vsNoop: perSecond / noop1.perSecond, vsUndici: perSecond / undici.perSecond });
+
+  await resetDatabase(c.db);
+  const workers = await startWorkers(c, 1, { concurrency: options.concurrency });
+  log(`run 2: steady state, ${options.publishConcurrency} publishers for ${options.duration} s, 1 worker`);
+  const steady = await steadyState(c, { durationS: options.duration, publishConcurrency: options.publishConcurrency, workers });
+  log(`run 3: fan-out, ${options.fanoutMessages} messages x 100 subscriptions`);
+  const fan = await fanout(c, { messages: options.fanoutMessages, publishConcurrency: options.publishConcurrency, workers });
+  log(`run 4: latency, ${options.latencyCount} sequential publishes`);
+  const lat = await latency(c, { count: options.latencyCount, warmup: Math.min(50, options.latencyCount) });
+  await stopWorkers(workers);
+
+  const publish = [];
+  for (const subscriptions of [0, 10]) {
+    log(`run 5: publish throughput, ${subscriptions} subscriptions, c=${options.publishConcurrency}, ${options.publishDuration} s`);
+    publish.push(await publishThroughput(c, { subscriptions, durationS: options.publishDuration, concurrency: options.publishConcurrency }));
+  }
+
+  const rss = drains[0]!.workerPeakRssMiB[0]!;
+  return {
+    meta: {
+      startedAt,
+      source: sourceVersion(),
+      seconds: (performance.now() - began) / 1000,
+      node: process.version,
+      cpus: availableParallelism(),
+      loadAverageAtStart,
+      postgres: c.postgresVersion,
+      options,
+      notes: [
+        `the drain backlog is published through ${drains[0]!.publish.method} (REST publishing is run 5); ANALYZE runs after it`,
+        'drain and no-op rates: items / (last - first item processed); PostgreSQL is ephemeral (fsync=off, synchronous_commit=off)',
+        'steady state, fan-out, latency and publish go through the REST API of a separate `hammer server` process',
+      ],
+    },
+    baselines: { graphileNoop, undici },
+    drain: drains,
+    steady: { ...steady, ...ratios(steady.deliveredPerSecond) },
+    fanout: { ...fan, ...ratios(fan.perSecond) },
+    latency: lat,
+    publish,
+    memory: { workerPeakRssMiB: rss, queuedDeliveries: options.n, targetMiB: targets.workerRssMiB },
+    targets: {
+      ...Object.fromEntries(
+        drains.map((d) => [`drain${d.workers}VsNoop`, { value: d.vsNoop, target: `>= ${targets.drainVsNoop}`, met: d.vsNoop >= targets.drainVsNoop }]),
+      ),
+      latencyP50Ms: { value: lat.p50, target: `< ${targets.latencyP50Ms}`, met: lat.p50 < targets.latencyP50Ms },
+      latencyP99Ms: { value: lat.p99, target: `< ${targets.latencyP99Ms}`, met: lat.p99 < targets.latencyP99Ms },
+      workerRssMiB: { value: rss, target: `< ${targets.workerRssMiB}`, met: rss < targets.workerRssMiB },
+    },
+    problems,
+  };
+}
+
+let exitCode = 0;
+try {
+  log(`starting PostgreSQL, migrating, starting the receiver and hammer server`);
+  cluster = await startCluster({ statementStats: options.profile, publishConcurrency: options.publishConcurrency }, log);
+  const results = await measure(cluster);
+  mkdirSync(dirname(options.out), { recursive: true });
+  writeFileSync(options.out, `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(`${formatReport(results)}\n\nresults written to ${options.out}\n`);
+  if (results.problems.length > 0) exitCode = 1;
+} catch (error) {
+  log(`FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  if (cluster) log(`the processes' logs are kept in ${cluster.logDir}`);
+  exitCode = 1;
+  killAll();
+} finally {
+  await cluster?.close({ keepLogs: exitCode !== 0 }).catch((error: unknown) => log(`cleanup failed: ${String(error)}`));
+}
+process.exit(exitCode);
