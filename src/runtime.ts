@@ -7,13 +7,9 @@ import { startEmbeddedPostgres } from './db/embedded.ts';
 import { migrate } from './db/migrate.ts';
 import { createDatabasePool, type DatabasePool } from './db/pool.ts';
 import { startDeliveryWorker } from './delivery/worker.ts';
-import { HammerDefinition } from './generated/proto/hammer/v1/hammer.ts';
-import { startGrpcServer } from './grpc/server.ts';
-import { grpcMetricsMiddleware } from './observability/grpc-metrics.ts';
 import { startHealthServer } from './observability/health.ts';
 import type { Logger } from './observability/logger.ts';
 import { createMetrics, startMetricsServer, type Metrics } from './observability/metrics.ts';
-import { startRestServer } from './rest/server.ts';
 import { createServices } from './services/index.ts';
 
 export interface Running {
@@ -76,6 +72,14 @@ async function startSideListeners(config: Config, metrics: Metrics, pool: Databa
 }
 
 async function startApiListeners(config: Config, pool: DatabasePool, metrics: Metrics, logger: Logger): Promise<Running[]> {
+  // Loaded here, not at the top: a worker process never needs the API stack (Express, the OpenAPI
+  // validator, gRPC), which would cost it start-up time and memory.
+  const [{ startRestServer }, { startGrpcServer }, { grpcMetricsMiddleware }, { HammerDefinition }] = await Promise.all([
+    import('./rest/server.ts'),
+    import('./grpc/server.ts'),
+    import('./observability/grpc-metrics.ts'),
+    import('./generated/proto/hammer/v1/hammer.ts'),
+  ]);
   const services = createServices({
     pool,
     pagination: { defaultLimit: config.defaultPaginationLimit, maxLimit: config.maxPaginationLimit },
