@@ -92,7 +92,7 @@ export async function publishThroughStore(db: BenchDb, topicId: string, n: numbe
       while (next < n) {
         const i = next++;
         const data = Buffer.from(messageData(i), 'utf8').toString('base64');
-        await publishMessage(db.store, { id: newId(), topic_id: topicId, content_type: 'application/json', data }, newId);
+        await publishMessage(db.store, { id: newId(), topic_id: topicId, content_type: 'application/json', data });
       }
     }),
   );

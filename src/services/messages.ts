@@ -24,11 +24,12 @@ export function messageService({ pool, pagination, onMessagePublished }: Service
         content_type: [input.content_type, ...text],
         data: [input.data, required],
       });
-      const { message } = await store.publishMessage(
-        pool,
-        { id: newId(), topic_id: input.topic_id, content_type: input.content_type, data: Buffer.from(input.data, 'utf8').toString('base64') },
-        newId,
-      );
+      const { message } = await store.publishMessage(pool, {
+        id: newId(),
+        topic_id: input.topic_id,
+        content_type: input.content_type,
+        data: Buffer.from(input.data, 'utf8').toString('base64'),
+      });
       onMessagePublished?.(message);
       return message;
     },

@@ -20,45 +20,42 @@ export interface NewMessage {
   data: string;
 }
 
-const insertedMessage = messageRow.extend({ subscription_ids: z.array(z.string()) });
+const published = messageRow.extend({ delivery_ids: z.array(z.string()) });
 
 /**
  * Stores the message and, for each subscription of its topic, a delivery (a snapshot of the
- * subscription's url, secret and retry settings) and the job of its first attempt. All or nothing.
- * `newId` names each delivery. A missing topic throws `topic_does_not_exists`.
+ * subscription's url, secret and retry settings) and the job of its first attempt, in one statement:
+ * all or nothing, one round trip. A delivery id is a ULID with the message's time and 80 random bits.
+ * A missing topic throws `topic_does_not_exists`.
  */
-export function publishMessage(db: Db, message: NewMessage, newId: () => string) {
-  return db.transaction(async (tx) => {
-    // The subscriptions are key-share locked so none is deleted before its delivery is inserted.
-    const { subscription_ids, ...stored } = await mapViolations('message', () =>
-      tx.one(sql.type(insertedMessage)`
-        with message as (
-          insert into messages (id, topic_id, content_type, data)
-          values (${message.id}, ${message.topic_id}, ${message.content_type}, ${message.data})
-          returning ${messages.columns}
-        )
-        select message.*, array(
-          select s.id from subscriptions s where s.topic_id = ${message.topic_id}
-          order by s.created_at, s.id for key share
-        ) as subscription_ids
-        from message`),
-    );
-    const deliveryIds = subscription_ids.map(() => newId());
-    if (deliveryIds.length > 0) {
-      await tx.query(sql.unsafe`
-        with delivery as (
-          insert into deliveries (id, topic_id, subscription_id, message_id, content_type, data, url, secret_token,
-            max_delivery_attempts, delivery_attempt_delay, delivery_attempt_timeout)
-          select new.id, s.topic_id, s.id, ${stored.id}, ${stored.content_type}, ${stored.data}, s.url, s.secret_token,
-            s.max_delivery_attempts, s.delivery_attempt_delay, s.delivery_attempt_timeout
-          from unnest(${sql.array(deliveryIds, 'text')}::text[], ${sql.array(subscription_ids, 'text')}::text[]) as new (id, subscription_id)
-          join subscriptions s on s.id = new.subscription_id
-          returning id
-        )
-        select count(*) from graphile_worker.add_jobs(
-          (select array_agg(${deliverJobSpec(sql.fragment`delivery.id`, sql.fragment`1`)}) from delivery)
-        )`);
-    }
-    return { message: stored, deliveryIds };
-  });
+export async function publishMessage(db: Db, message: NewMessage) {
+  // The subscriptions are key-share locked so none is deleted before its delivery is inserted.
+  const { delivery_ids, ...stored } = await mapViolations('message', () =>
+    db.one(sql.type(published)`
+      with message as (
+        insert into messages (id, topic_id, content_type, data)
+        values (${message.id}, ${message.topic_id}, ${message.content_type}, ${message.data})
+        returning ${messages.columns}
+      ),
+      subscription as (
+        select s.*, uuid_send(gen_random_uuid()) as entropy from subscriptions s
+        where s.topic_id = ${message.topic_id}
+        for key share
+      ),
+      delivery as (
+        insert into deliveries (id, topic_id, subscription_id, message_id, content_type, data, url, secret_token,
+          max_delivery_attempts, delivery_attempt_delay, delivery_attempt_timeout)
+        select substr(m.id, 1, 10) || hammer_ulid_random(s.entropy), s.topic_id, s.id, m.id, m.content_type, m.data,
+          s.url, s.secret_token, s.max_delivery_attempts, s.delivery_attempt_delay, s.delivery_attempt_timeout
+        from subscription s, message m
+        returning id
+      ),
+      job as (
+        select graphile_worker.add_jobs(array_agg(${deliverJobSpec(sql.fragment`delivery.id`, sql.fragment`1`)}))
+        from delivery having count(*) > 0
+      )
+      select message.*, array(select id from delivery order by id) as delivery_ids
+      from message, (select count(*) from job) as jobs`),
+  );
+  return { message: stored, deliveryIds: delivery_ids };
 }

@@ -20,7 +20,7 @@ test('`graphile-worker` with graphile.config.ts delivers a published message', a
   test.after(() => receiver.close());
   const topic = await insertTopic(pool, { id: uniqueId('topic'), name: 'T' });
   await insertSubscription(pool, { id: uniqueId('sub'), ...subscriptionFields(topic.id, { url: receiver.origin }) });
-  const { deliveryIds } = await publishMessage(pool, { id: newId(), topic_id: topic.id, content_type: 'text/plain', data: 'aGk=' }, newId);
+  const { deliveryIds } = await publishMessage(pool, { id: newId(), topic_id: topic.id, content_type: 'text/plain', data: 'aGk=' });
 
   const worker = spawn(join(root, 'node_modules/.bin/graphile-worker'), [], {
     cwd: root,

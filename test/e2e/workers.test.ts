@@ -32,7 +32,7 @@ async function publish(url: string, count: number) {
   const topic = await insertTopic(pool, { id: uniqueId('topic'), name: 'T' });
   await insertSubscription(pool, { id: uniqueId('sub'), ...subscriptionFields(topic.id, { url, max_delivery_attempts: 3, delivery_attempt_timeout: 10 }) });
   for (let i = 0; i < count; i++) {
-    await publishMessage(pool, { id: newId(), topic_id: topic.id, content_type: 'text/plain', data: Buffer.from(`message ${i}`).toString('base64') }, newId);
+    await publishMessage(pool, { id: newId(), topic_id: topic.id, content_type: 'text/plain', data: Buffer.from(`message ${i}`).toString('base64') });
   }
   return topic.id;
 }

@@ -46,7 +46,7 @@ async function publish(subscriptions: number, messages: number, maxAttempts = 3)
   }
   const deliveryIds: string[] = [];
   for (let i = 0; i < messages; i++) {
-    const published = await publishMessage(database.pool, { id: newId(), topic_id: topic.id, content_type: 'text/plain', data: 'aGk=' }, newId);
+    const published = await publishMessage(database.pool, { id: newId(), topic_id: topic.id, content_type: 'text/plain', data: 'aGk=' });
     deliveryIds.push(...published.deliveryIds);
   }
   return { topic, deliveryIds };
@@ -181,7 +181,7 @@ test('the oldest pending age is 0 when nothing is pending', async () => {
 
   const topic = await insertTopic(empty.pool, { id: uniqueId('topic'), name: 'T' });
   await insertSubscription(empty.pool, { id: uniqueId('sub'), ...subscriptionFields(topic.id) });
-  await publishMessage(empty.pool, { id: newId(), topic_id: topic.id, content_type: 'a/b', data: 'eA==' }, newId);
+  await publishMessage(empty.pool, { id: newId(), topic_id: topic.id, content_type: 'a/b', data: 'eA==' });
   await new Promise((resolve) => setTimeout(resolve, 1100));
   families = await scrape(metrics.registry);
   assert.ok(value(families, 'hammer_delivery_oldest_pending_age_seconds') >= 1);
@@ -194,7 +194,7 @@ test('a count above its limit is replaced by the planner estimate (pg_class and 
   await insertSubscription(own.pool, { id: uniqueId('sub'), ...subscriptionFields(topic.id, { max_delivery_attempts: 1 }) });
   const ids: string[] = [];
   for (let i = 0; i < 12; i++) {
-    ids.push(...(await publishMessage(own.pool, { id: newId(), topic_id: topic.id, content_type: 'a/b', data: 'eA==' }, newId)).deliveryIds);
+    ids.push(...(await publishMessage(own.pool, { id: newId(), topic_id: topic.id, content_type: 'a/b', data: 'eA==' })).deliveryIds);
   }
   // 6 completed, 4 failed, 2 pending.
   for (const [i, id] of ids.slice(0, 10).entries()) {

@@ -106,10 +106,14 @@ test('subscriptions: insert, get, partial update, list, delete; missing topic an
 test('messages: publishing fans out one delivery and one job per subscription, in one transaction', async () => {
   const { topic, subscription } = await seed();
   const second = await insertSubscription(pool, { id: uniqueId('sub'), ...subscriptionFields(topic.id, { url: 'https://example.com/2' }) });
-  const { message, deliveryIds } = await publishMessage(pool, { id: newId(), topic_id: topic.id, content_type: 'text/plain', data: 'aGk=' }, newId);
+  const { message, deliveryIds } = await publishMessage(pool, { id: newId(), topic_id: topic.id, content_type: 'text/plain', data: 'aGk=' });
   assert.equal(message.data, 'aGk=');
   assert.deepEqual(await getMessage(pool, message.id), message);
   assert.equal(deliveryIds.length, 2);
+  for (const deliveryId of deliveryIds) {
+    assert.match(deliveryId, /^[0-9A-HJKMNP-TV-Z]{26}$/, 'a ULID');
+    assert.equal(deliveryId.slice(0, 10), message.id.slice(0, 10), "with the message's time");
+  }
 
   const deliveries = await listDeliveries(pool, { ...page, equal: { message_id: message.id } });
   assert.deepEqual(deliveries.map((d) => d.subscription_id).sort(), [subscription.id, second.id].sort());
@@ -134,27 +138,29 @@ test('messages: publishing fans out one delivery and one job per subscription, i
 
 test('messages: a topic without subscriptions gives a message without deliveries; a missing topic is not found', async () => {
   const topic = await insertTopic(pool, { id: uniqueId('topic'), name: 'Quiet' });
-  const { deliveryIds } = await publishMessage(pool, { id: newId(), topic_id: topic.id, content_type: 'a/b', data: 'eA==' }, newId);
+  const { deliveryIds } = await publishMessage(pool, { id: newId(), topic_id: topic.id, content_type: 'a/b', data: 'eA==' });
   assert.deepEqual(deliveryIds, []);
   const id = newId();
-  await rejectsWith(publishMessage(pool, { id, topic_id: 'no-such-topic', content_type: 'a/b', data: 'eA==' }, newId), 'not_found', 'topic_does_not_exists');
+  await rejectsWith(publishMessage(pool, { id, topic_id: 'no-such-topic', content_type: 'a/b', data: 'eA==' }), 'not_found', 'topic_does_not_exists');
   assert.equal(await getMessage(pool, id), null);
 });
 
 test('messages: a failure after the deliveries insert leaves no message, delivery or job', async () => {
   const { topic } = await seed();
   const id = newId();
-  const deliveryId = newId();
+  let deliveryIds: string[] = [];
   await assert.rejects(
     pool.transaction(async (tx) => {
-      await publishMessage(tx, { id, topic_id: topic.id, content_type: 'a/b', data: 'eA==' }, () => deliveryId);
-      throw new Error('forced failure after the publish statements');
+      ({ deliveryIds } = await publishMessage(tx, { id, topic_id: topic.id, content_type: 'a/b', data: 'eA==' }));
+      assert.equal((await getDelivery(tx, deliveryIds[0]!))?.message_id, id, 'the delivery existed inside the transaction');
+      throw new Error('forced failure after the publish statement');
     }),
     /forced failure/,
   );
+  assert.equal(deliveryIds.length, 1);
   assert.equal(await getMessage(pool, id), null);
-  assert.equal(await getDelivery(pool, deliveryId), null);
-  assert.deepEqual(await jobsFor(deliveryId), []);
+  assert.equal(await getDelivery(pool, deliveryIds[0]!), null);
+  assert.deepEqual(await jobsFor(deliveryIds[0]!), []);
 });
 
 function outcome(success: boolean) {
@@ -163,7 +169,7 @@ function outcome(success: boolean) {
 
 test('deliveries: a failed attempt schedules the next one after the delay; a success completes', async () => {
   const { topic } = await seed();
-  const { deliveryIds } = await publishMessage(pool, { id: newId(), topic_id: topic.id, content_type: 'a/b', data: 'eA==' }, newId);
+  const { deliveryIds } = await publishMessage(pool, { id: newId(), topic_id: topic.id, content_type: 'a/b', data: 'eA==' });
   const deliveryId = deliveryIds[0]!;
   await pool.query(sql.unsafe`delete from graphile_worker._private_jobs`);
 
@@ -191,7 +197,7 @@ test('deliveries: a failed attempt schedules the next one after the delay; a suc
 test('deliveries: max_delivery_attempts failures make it failed, with no further job', async () => {
   const topic = await insertTopic(pool, { id: uniqueId('topic'), name: 'T' });
   await insertSubscription(pool, { id: uniqueId('sub'), ...subscriptionFields(topic.id, { max_delivery_attempts: 2 }) });
-  const { deliveryIds } = await publishMessage(pool, { id: newId(), topic_id: topic.id, content_type: 'a/b', data: 'eA==' }, newId);
+  const { deliveryIds } = await publishMessage(pool, { id: newId(), topic_id: topic.id, content_type: 'a/b', data: 'eA==' });
   const deliveryId = deliveryIds[0]!;
   assert.equal((await recordAttempt(pool, deliveryId, 1, outcome(false)))?.status, 'pending');
   const last = await recordAttempt(pool, deliveryId, 2, outcome(false));
@@ -203,7 +209,7 @@ test('deliveries: max_delivery_attempts failures make it failed, with no further
 
 test('deleting a topic cascades to its subscriptions, messages, deliveries and attempts', async () => {
   const { topic, subscription } = await seed();
-  const { message, deliveryIds } = await publishMessage(pool, { id: newId(), topic_id: topic.id, content_type: 'a/b', data: 'eA==' }, newId);
+  const { message, deliveryIds } = await publishMessage(pool, { id: newId(), topic_id: topic.id, content_type: 'a/b', data: 'eA==' });
   const attempt = outcome(false);
   await recordAttempt(pool, deliveryIds[0]!, 1, attempt);
   assert.equal(await deleteTopic(pool, topic.id), true);
@@ -215,6 +221,6 @@ test('deleting a topic cascades to its subscriptions, messages, deliveries and a
 
 test('a delivery status outside pending, completed, failed is refused by the database', async () => {
   const { topic } = await seed();
-  const { deliveryIds } = await publishMessage(pool, { id: newId(), topic_id: topic.id, content_type: 'a/b', data: 'eA==' }, newId);
+  const { deliveryIds } = await publishMessage(pool, { id: newId(), topic_id: topic.id, content_type: 'a/b', data: 'eA==' });
   await assert.rejects(pool.query(sql.unsafe`update deliveries set status = 'lost' where id = ${deliveryIds[0]!}`), /check/i);
 });

@@ -26,11 +26,12 @@ async function publishTo(urls: string[], settings: Partial<SubscriptionFields> =
   for (const url of urls) {
     await insertSubscription(pool, { id: uniqueId('sub'), ...subscriptionFields(topic.id, { url, max_delivery_attempts: 1, ...settings }) });
   }
-  const { message, deliveryIds } = await publishMessage(
-    pool,
-    { id: newId(), topic_id: topic.id, content_type: 'application/json', data: Buffer.from(data).toString('base64') },
-    newId,
-  );
+  const { message, deliveryIds } = await publishMessage(pool, {
+    id: newId(),
+    topic_id: topic.id,
+    content_type: 'application/json',
+    data: Buffer.from(data).toString('base64'),
+  });
   return { topic, message, deliveryIds };
 }
 
