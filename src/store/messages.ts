@@ -25,11 +25,13 @@ const published = messageRow.extend({ delivery_ids: z.array(z.string()) });
 /**
  * Stores the message and, for each subscription of its topic, a delivery (a snapshot of the
  * subscription's url, secret and retry settings) and the job of its first attempt, in one statement:
- * all or nothing, one round trip. A delivery id is a ULID with the message's time and 80 random bits.
+ * all or nothing, one round trip. Delivery ids are ULIDs with the message's time, in subscription
+ * order (see migrations/0003).
  * A missing topic throws `topic_does_not_exists`.
  */
 export async function publishMessage(db: Db, message: NewMessage) {
-  // The subscriptions are key-share locked so none is deleted before its delivery is inserted.
+  // The subscriptions are key-share locked so none is deleted before its delivery is inserted
+  // (in a CTE of their own: a locking clause cannot sit next to a window function).
   const { delivery_ids, ...stored } = await mapViolations('message', () =>
     db.one(sql.type(published)`
       with message as (
@@ -37,17 +39,21 @@ export async function publishMessage(db: Db, message: NewMessage) {
         values (${message.id}, ${message.topic_id}, ${message.content_type}, ${message.data})
         returning ${messages.columns}
       ),
+      locked as (
+        select * from subscriptions where topic_id = ${message.topic_id} for key share
+      ),
       subscription as (
-        select s.*, uuid_send(gen_random_uuid()) as entropy from subscriptions s
-        where s.topic_id = ${message.topic_id}
-        for key share
+        select locked.*, row_number() over (order by created_at, id) - 1 as ordinal from locked
+      ),
+      entropy as (
+        select uuid_send(gen_random_uuid()) as bytes
       ),
       delivery as (
         insert into deliveries (id, topic_id, subscription_id, message_id, content_type, data, url, secret_token,
           max_delivery_attempts, delivery_attempt_delay, delivery_attempt_timeout)
-        select substr(m.id, 1, 10) || hammer_ulid_random(s.entropy), s.topic_id, s.id, m.id, m.content_type, m.data,
+        select substr(m.id, 1, 10) || hammer_ulid_random(e.bytes, s.ordinal), s.topic_id, s.id, m.id, m.content_type, m.data,
           s.url, s.secret_token, s.max_delivery_attempts, s.delivery_attempt_delay, s.delivery_attempt_timeout
-        from subscription s, message m
+        from subscription s, message m, entropy e
         returning id
       ),
       job as (

@@ -114,6 +114,8 @@ test('messages: publishing fans out one delivery and one job per subscription, i
     assert.match(deliveryId, /^[0-9A-HJKMNP-TV-Z]{26}$/, 'a ULID');
     assert.equal(deliveryId.slice(0, 10), message.id.slice(0, 10), "with the message's time");
   }
+  const inIdOrder = await listDeliveries(pool, { ...page, equal: { message_id: message.id } });
+  assert.deepEqual(inIdOrder.map((d) => d.subscription_id), [subscription.id, second.id], 'in subscription order');
 
   const deliveries = await listDeliveries(pool, { ...page, equal: { message_id: message.id } });
   assert.deepEqual(deliveries.map((d) => d.subscription_id).sort(), [subscription.id, second.id].sort());
