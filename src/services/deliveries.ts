@@ -1,11 +1,11 @@
 // Deliveries and their attempts: read-only over the API (the worker writes them).
 import type { components } from '../generated/openapi.ts';
-import { notFound } from '../errors.ts';
 import * as deliveries from '../store/deliveries.ts';
 import * as attempts from '../store/delivery-attempts.ts';
 import { listQuery, type ListInput } from './lists.ts';
 import type { ServiceContext } from './context.ts';
-import { idFilter, ident, oneOf, validate } from './validation.ts';
+import { resource } from './resource.ts';
+import { idFilter, oneOf } from './validation.ts';
 
 type Schemas = components['schemas'];
 
@@ -22,14 +22,12 @@ export interface DeliveryAttemptListInput extends ListInput {
   delivery_id?: string | undefined;
 }
 
+const delivery = resource('delivery');
+const deliveryAttempt = resource('delivery_attempt');
+
 export function deliveryService({ pool, pagination }: ServiceContext) {
   return {
-    async get(id: string): Promise<Schemas['Delivery']> {
-      validate('invalid_delivery', { id: [id, ...ident] });
-      const delivery = await deliveries.getDelivery(pool, id);
-      if (!delivery) throw notFound('delivery_does_not_exists');
-      return delivery;
-    },
+    get: (id: string): Promise<Schemas['Delivery']> => delivery.get(id, (id) => deliveries.getDelivery(pool, id)),
     async list(input: DeliveryListInput): Promise<Schemas['ListDeliveriesResponse']> {
       const query = listQuery(input, pagination, {
         topic_id: [input.topic_id, ...idFilter],
@@ -44,12 +42,7 @@ export function deliveryService({ pool, pagination }: ServiceContext) {
 
 export function deliveryAttemptService({ pool, pagination }: ServiceContext) {
   return {
-    async get(id: string): Promise<Schemas['DeliveryAttempt']> {
-      validate('invalid_delivery_attempt', { id: [id, ...ident] });
-      const attempt = await attempts.getDeliveryAttempt(pool, id);
-      if (!attempt) throw notFound('delivery_attempt_does_not_exists');
-      return attempt;
-    },
+    get: (id: string): Promise<Schemas['DeliveryAttempt']> => deliveryAttempt.get(id, (id) => attempts.getDeliveryAttempt(pool, id)),
     async list(input: DeliveryAttemptListInput): Promise<Schemas['ListDeliveryAttemptsResponse']> {
       const query = listQuery(input, pagination, { delivery_id: [input.delivery_id, ...idFilter] });
       return { delivery_attempts: [...(await attempts.listDeliveryAttempts(pool, query))] };

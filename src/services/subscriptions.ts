@@ -1,10 +1,10 @@
 // Subscriptions: create (with a generated secret when none is given), partial update, get, list, delete.
 import type { components } from '../generated/openapi.ts';
-import { notFound } from '../errors.ts';
 import * as store from '../store/subscriptions.ts';
 import { newSecretToken } from './ids.ts';
 import { listQuery, type ListInput } from './lists.ts';
 import type { ServiceContext } from './context.ts';
+import { resource } from './resource.ts';
 import { httpUrl, idFormat, ident, maxLength, maxTextLength, maxUrlLength, noNul, notBlank, required, text, validate, wholeSeconds } from './validation.ts';
 
 type Schemas = components['schemas'];
@@ -12,12 +12,9 @@ type Schemas = components['schemas'];
 const url = [maxLength(maxUrlLength), noNul, httpUrl];
 const secret = [maxLength(maxTextLength), noNul];
 
+const subscription = resource('subscription');
+
 export function subscriptionService({ pool, pagination, secretTokenLength }: ServiceContext) {
-  const found = <T>(subscription: T | null): T => {
-    if (!subscription) throw notFound('subscription_does_not_exists');
-    return subscription;
-  };
-  const checkId = (id: string) => validate('invalid_subscription', { id: [id, ...ident] });
 
   return {
     async create(input: Schemas['SubscriptionCreate']): Promise<Schemas['Subscription']> {
@@ -55,11 +52,11 @@ export function subscriptionService({ pool, pagination, secretTokenLength }: Ser
         delivery_attempt_delay: [input.delivery_attempt_delay, wholeSeconds],
         delivery_attempt_timeout: [input.delivery_attempt_timeout, wholeSeconds],
       });
-      const current = found(await store.getSubscription(pool, id));
+      const current = subscription.found(await store.getSubscription(pool, id));
       if (input.topic_id && input.topic_id !== current.topic_id) {
         validate('invalid_subscription', { topic_id: [input.topic_id, () => `cannot be changed (it is ${current.topic_id})`] });
       }
-      return found(
+      return subscription.found(
         await store.updateSubscription(pool, id, {
           name: input.name,
           url: input.url,
@@ -71,16 +68,10 @@ export function subscriptionService({ pool, pagination, secretTokenLength }: Ser
       );
     },
 
-    async get(id: string): Promise<Schemas['Subscription']> {
-      checkId(id);
-      return found(await store.getSubscription(pool, id));
-    },
+    get: (id: string): Promise<Schemas['Subscription']> => subscription.get(id, (id) => store.getSubscription(pool, id)),
     async list(input: ListInput): Promise<Schemas['ListSubscriptionsResponse']> {
       return { subscriptions: [...(await store.listSubscriptions(pool, listQuery(input, pagination)))] };
     },
-    async delete(id: string): Promise<void> {
-      checkId(id);
-      if (!(await store.deleteSubscription(pool, id))) throw notFound('subscription_does_not_exists');
-    },
+    delete: (id: string): Promise<void> => subscription.delete(id, (id) => store.deleteSubscription(pool, id)),
   };
 }

@@ -1,19 +1,16 @@
 // Topics: create, rename, get, list, delete.
 import type { components } from '../generated/openapi.ts';
-import { notFound } from '../errors.ts';
 import * as store from '../store/topics.ts';
 import { listQuery, type ListInput } from './lists.ts';
 import type { ServiceContext } from './context.ts';
+import { resource } from './resource.ts';
 import { ident, text, validate } from './validation.ts';
 
 type Schemas = components['schemas'];
 
+const topic = resource('topic');
+
 export function topicService({ pool, pagination }: ServiceContext) {
-  const found = <T>(topic: T | null): T => {
-    if (!topic) throw notFound('topic_does_not_exists');
-    return topic;
-  };
-  const checkId = (id: string) => validate('invalid_topic', { id: [id, ...ident] });
 
   return {
     async create(input: Schemas['TopicCreate']): Promise<Schemas['Topic']> {
@@ -22,18 +19,12 @@ export function topicService({ pool, pagination }: ServiceContext) {
     },
     async update(id: string, input: Schemas['TopicUpdate']): Promise<Schemas['Topic']> {
       validate('invalid_topic', { id: [id, ...ident], name: [input.name, ...text] });
-      return found(await store.updateTopic(pool, id, { name: input.name }));
+      return topic.found(await store.updateTopic(pool, id, { name: input.name }));
     },
-    async get(id: string): Promise<Schemas['Topic']> {
-      checkId(id);
-      return found(await store.getTopic(pool, id));
-    },
+    get: (id: string): Promise<Schemas['Topic']> => topic.get(id, (id) => store.getTopic(pool, id)),
     async list(input: ListInput): Promise<Schemas['ListTopicsResponse']> {
       return { topics: [...(await store.listTopics(pool, listQuery(input, pagination)))] };
     },
-    async delete(id: string): Promise<void> {
-      checkId(id);
-      if (!(await store.deleteTopic(pool, id))) throw notFound('topic_does_not_exists');
-    },
+    delete: (id: string): Promise<void> => topic.delete(id, (id) => store.deleteTopic(pool, id)),
   };
 }

@@ -1,6 +1,6 @@
 // The subscriptions table.
 import { sql } from 'slonik';
-import { subscriptionRow } from './rows.ts';
+import { subscriptionRow, type SubscriptionRow } from './rows.ts';
 import { mapViolations } from './errors.ts';
 import { tableQueries, type Db } from './table.ts';
 
@@ -10,15 +10,8 @@ export const getSubscription = subscriptions.get;
 export const listSubscriptions = subscriptions.list;
 export const deleteSubscription = subscriptions.remove;
 
-export interface SubscriptionFields {
-  topic_id: string;
-  name: string;
-  url: string;
-  secret_token: string;
-  max_delivery_attempts: number;
-  delivery_attempt_delay: number;
-  delivery_attempt_timeout: number;
-}
+/** The columns a client sets (the row without its id and timestamps). */
+export type SubscriptionFields = Omit<SubscriptionRow, 'id' | 'created_at' | 'updated_at'>;
 
 export function insertSubscription(db: Db, s: SubscriptionFields & { id: string }) {
   return mapViolations('subscription', () =>
