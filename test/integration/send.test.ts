@@ -9,6 +9,7 @@ import { buildCloudEvent } from '../../src/delivery/cloudevent.ts';
 import { createSender, type SendableDelivery } from '../../src/delivery/send.ts';
 import { signWebhook } from '../../src/delivery/signature.ts';
 import { answer, startReceiver, unusedPort, type Receiver } from '../helpers/receiver.ts';
+import { readmeDelivery } from '../helpers/fixtures.ts';
 
 const responseMaxBytes = 64 * 1024;
 const userAgent = 'hammer-test/1.0';
@@ -28,14 +29,7 @@ after(async () => {
 
 function delivery(overrides: Partial<SendableDelivery> = {}): SendableDelivery {
   return {
-    id: '01F12GF6VM4YSX5GW8TM4781EZ',
-    message_id: '01F12GF6VAXGNHVXM4YT37N75A',
-    subscription_id: 'httpbin-post',
-    topic_id: 'topic',
-    content_type: 'application/json',
-    data: 'eyJuYW1lIjogIkFsbGlzc29uIn0=',
-    secret_token: 'my-super-secret-token',
-    created_at: '2021-03-18T11:10:29.748978Z',
+    ...readmeDelivery,
     url: 'http://127.0.0.1:9/',
     delivery_attempt_timeout: 5,
     ...overrides,

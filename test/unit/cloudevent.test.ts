@@ -2,18 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CloudEvent } from 'cloudevents';
-import { buildCloudEvent, type CloudEventSource } from '../../src/delivery/cloudevent.ts';
-
-const readmeDelivery: CloudEventSource = {
-  id: '01F12GF6VM4YSX5GW8TM4781EZ',
-  message_id: '01F12GF6VAXGNHVXM4YT37N75A',
-  subscription_id: 'httpbin-post',
-  topic_id: 'topic',
-  content_type: 'application/json',
-  data: 'eyJuYW1lIjogIkFsbGlzc29uIn0=',
-  secret_token: 'my-super-secret-token',
-  created_at: '2021-03-18T11:10:29.748978Z',
-};
+import { buildCloudEvent } from '../../src/delivery/cloudevent.ts';
+import { readmeDelivery } from '../helpers/fixtures.ts';
 
 // hammer-reference.md §6.2, the body httpbin echoed back in hammer's README.
 const readmeBody =
