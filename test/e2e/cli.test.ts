@@ -156,6 +156,7 @@ test('start runs an embedded PostgreSQL under its data folder and a second start
 
   const second = startHammer(['start'], env);
   const { port: port2 } = await second.waitForLog('rest-server-started', 60_000);
+  assert.ok(!second.logs.some((l) => /left running/.test(String(l.msg))), 'Ctrl-C stopped PostgreSQL: nothing was left running');
   const topic = (await (await fetch(`http://127.0.0.1:${port2}/v1/topics/kept`)).json()) as { name: string };
   assert.equal(topic.name, 'Kept between runs');
   second.child.kill('SIGKILL'); // leaves an orphaned postmaster behind...
