@@ -69,10 +69,12 @@ export async function startDeliveryWorker(options: {
     preset: workerPreset(settings),
   });
 
-  // Permanently failed jobs (a task that threw max_attempts times) and unused queue rows are cleaned up hourly.
+  // Permanently failed jobs (a task that threw max_attempts times) and unused queue rows are cleaned up
+  // at start and hourly.
   const utils = await makeWorkerUtils({ connectionString: databaseUrl, logger: graphileLogger(logger) });
   const cleanup = () =>
     utils.cleanup({ tasks: ['DELETE_PERMAFAILED_JOBS', 'GC_JOB_QUEUES', 'GC_TASK_IDENTIFIERS'] }).catch((error: unknown) => logger.warn({ err: error }, 'worker-cleanup-failed'));
+  void cleanup();
   const cleanupTimer = setInterval(cleanup, cleanupEveryMs);
   cleanupTimer.unref();
   logger.info({ concurrency: settings.concurrency }, 'worker-started');
