@@ -69,11 +69,12 @@ export async function startDeliveryWorker(options: {
     preset: workerPreset(settings),
   });
 
-  // Permanently failed jobs (a task that threw max_attempts times) and unused queue rows are cleaned up
-  // at start and hourly.
+  // Permanently failed jobs (a task that threw max_attempts times) are deleted at start and hourly.
+  // Not GC_TASK_IDENTIFIERS: it deletes the task's row while no job refers to it, and running workers
+  // keep looking for jobs under the deleted id, so new deliveries would never run.
   const utils = await makeWorkerUtils({ connectionString: databaseUrl, logger: graphileLogger(logger) });
   const cleanup = () =>
-    utils.cleanup({ tasks: ['DELETE_PERMAFAILED_JOBS', 'GC_JOB_QUEUES', 'GC_TASK_IDENTIFIERS'] }).catch((error: unknown) => logger.warn({ err: error }, 'worker-cleanup-failed'));
+    utils.cleanup({ tasks: ['DELETE_PERMAFAILED_JOBS'] }).catch((error: unknown) => logger.warn({ err: error }, 'worker-cleanup-failed'));
   void cleanup();
   const cleanupTimer = setInterval(cleanup, cleanupEveryMs);
   cleanupTimer.unref();
