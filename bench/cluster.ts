@@ -1,9 +1,9 @@
 // Everything the benchmark runs against: an ephemeral embedded PostgreSQL on a free port in a temp
 // folder, migrated with `hammer migrate`, the receiver process, a `hammer server` process, and
 // `hammer worker` processes on demand. All of them are real processes, as in production.
+import { freePort } from '../test/helpers/ports.ts';
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -36,17 +36,6 @@ export interface Cluster {
   postgresCpuSeconds(): number;
   /** Stops everything; removes the temp folder unless `keepLogs`. */
   close(options?: { keepLogs?: boolean }): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Environment of hammer's processes: everything on 127.0.0.1 and random ports, JSON logs to a file. */

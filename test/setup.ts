@@ -1,7 +1,6 @@
 // Global test setup (node --test --test-global-setup): one PostgreSQL for the whole run, the
 // embedded one unless HAMMER_TEST_DATABASE_URL names a server, and a migrated template database
 // that each test file copies into a database of its own (test/helpers/database.ts).
-import { createServer } from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,21 +8,11 @@ import pg from 'pg';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/db/embedded.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { createLogger } from '../src/observability/logger.ts';
+import { freePort } from './helpers/ports.ts';
 
 let embedded: EmbeddedPostgres | undefined;
 let adminUrl: string;
 const template = `hammer_template_${process.pid}`;
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function withDatabase(url: string, database: string): string {
   const parsed = new URL(url);

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { sql } from 'slonik';
 import pg from 'pg';
-import { freePort } from '../setup.ts';
+import { freePort } from '../helpers/ports.ts';
 import { createTestDatabase } from '../helpers/database.ts';
 import { startHammer } from '../helpers/processes.ts';
 import { answer, startReceiver } from '../helpers/receiver.ts';

@@ -9,7 +9,7 @@ import { createChannel, createClient } from 'nice-grpc';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../../src/db/embedded.ts';
 import { HammerDefinition } from '../../src/generated/proto/hammer/v1/hammer.ts';
-import { freePort } from '../setup.ts';
+import { freePort } from '../helpers/ports.ts';
 import { startHammer, type HammerProcess } from '../helpers/processes.ts';
 import { parseScrape, value } from '../helpers/prometheus.ts';
 import { answer, startReceiver } from '../helpers/receiver.ts';

@@ -1,6 +1,7 @@
 // Small builders for test data, so no test file copies another's setup.
 import { monotonicFactory } from 'ulid';
 import type { CloudEventSource } from '../../src/delivery/cloudevent.ts';
+import type { AttemptOutcome } from '../../src/store/deliveries.ts';
 import type { SubscriptionFields } from '../../src/store/subscriptions.ts';
 
 const ulid = monotonicFactory();
@@ -35,3 +36,17 @@ export const readmeDelivery: CloudEventSource = {
   secret_token: 'my-super-secret-token',
   created_at: '2021-03-18T11:10:29.748978Z',
 };
+
+/** What the worker records for an attempt that succeeded (200) or failed (500). */
+export function attemptOutcome(success: boolean, overrides: Partial<AttemptOutcome> = {}): AttemptOutcome {
+  return {
+    id: ulid(),
+    request: 'POST /hook HTTP/1.1\r\nHost: 127.0.0.1:9\r\nContent-Type: application/json\r\n\r\n{}',
+    response: success ? 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok' : 'HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n',
+    response_status_code: success ? 200 : 500,
+    execution_duration: 12,
+    success,
+    error: '',
+    ...overrides,
+  };
+}

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { components } from '../../src/generated/openapi.ts';
 import { recordAttempt, type AttemptOutcome } from '../../src/store/deliveries.ts';
 import type { TestApi } from './rest.ts';
-import { newId, uniqueId } from './fixtures.ts';
+import { attemptOutcome, uniqueId } from './fixtures.ts';
 
 type Schemas = components['schemas'];
 export type Response = Awaited<ReturnType<TestApi['call']>>;
@@ -159,16 +159,7 @@ export async function deliveriesOf(api: TestApi, messageId: string): Promise<Sch
 
 /** Records attempt `attempt` of a delivery as the worker would (there is no worker in these tests). */
 export async function recordTestAttempt(api: TestApi, deliveryId: string, attempt: number, success: boolean, overrides: Partial<AttemptOutcome> = {}) {
-  const outcome: AttemptOutcome = {
-    id: newId(),
-    request: 'POST /hook HTTP/1.1\r\nHost: 127.0.0.1:9\r\nContent-Type: application/json\r\n\r\n{}',
-    response: success ? 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok' : 'HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n',
-    response_status_code: success ? 200 : 500,
-    execution_duration: 12,
-    success,
-    error: '',
-    ...overrides,
-  };
+  const outcome = attemptOutcome(success, overrides);
   const recorded = await recordAttempt(api.pool, deliveryId, attempt, outcome);
   assert.ok(recorded, `attempt ${attempt} of ${deliveryId} was recorded`);
   return { outcome, recorded };

@@ -12,7 +12,7 @@ import reflectionProto from 'nice-grpc-server-reflection/lib/proto/grpc/reflecti
 import type { Subscription, Topic } from '../../src/generated/proto/hammer/v1/hammer.ts';
 import { recordAttempt } from '../../src/store/deliveries.ts';
 import { createTestDatabase } from '../helpers/database.ts';
-import { newId, uniqueId } from '../helpers/fixtures.ts';
+import { attemptOutcome, newId, uniqueId } from '../helpers/fixtures.ts';
 import { protoFileClient, rejectsWithStatus, startTestGrpc, waitFor } from '../helpers/grpc.ts';
 
 const ServingStatus = healthProto.HealthCheckResponse_ServingStatus;
@@ -307,15 +307,8 @@ test('deliveries and attempts: GetDelivery, ListDeliveries filters, GetDeliveryA
   assert.equal(toOnce?.subscription_id, once.id);
 
   // What the delivery worker records: a failed attempt on each; `once` has no attempts left.
-  const outcome = (success: boolean) => ({
-    id: newId(),
-    request: 'POST /hook HTTP/1.1\r\n\r\nhi',
-    response: success ? 'HTTP/1.1 200 OK\r\n\r\n' : '',
-    response_status_code: success ? 200 : 0,
-    execution_duration: 12,
-    success,
-    error: success ? '' : 'connect ECONNREFUSED 127.0.0.1:9',
-  });
+  const outcome = (success: boolean) =>
+    attemptOutcome(success, success ? {} : { response: '', response_status_code: 0, error: 'connect ECONNREFUSED 127.0.0.1:9' });
   const failure = outcome(false);
   await recordAttempt(api.pool, toRetrying!.id, 1, failure);
   await recordAttempt(api.pool, toOnce!.id, 1, outcome(false));

@@ -8,7 +8,8 @@ import { Webhook } from 'standardwebhooks';
 import { buildCloudEvent } from '../../src/delivery/cloudevent.ts';
 import { createSender, type SendableDelivery } from '../../src/delivery/send.ts';
 import { signWebhook } from '../../src/delivery/signature.ts';
-import { answer, startReceiver, unusedPort, type Receiver } from '../helpers/receiver.ts';
+import { answer, startReceiver, type Receiver } from '../helpers/receiver.ts';
+import { freePort } from '../helpers/ports.ts';
 import { readmeDelivery } from '../helpers/fixtures.ts';
 
 const responseMaxBytes = 64 * 1024;
@@ -240,7 +241,7 @@ test('repeated response headers each get their own line', async () => {
 });
 
 test('a port with nothing listening is a refused connection', async () => {
-  const port = await unusedPort();
+  const port = await freePort();
   const result = await sender.send(delivery({ url: `http://127.0.0.1:${port}/hook` }));
   assert.equal(result.success, false);
   assert.equal(result.error, `connection refused (127.0.0.1:${port})`);

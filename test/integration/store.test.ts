@@ -10,7 +10,7 @@ import { deleteMessage, getMessage, listMessages, publishMessage } from '../../s
 import { getDelivery, listDeliveries, recordAttempt } from '../../src/store/deliveries.ts';
 import { getDeliveryAttempt, listDeliveryAttempts } from '../../src/store/delivery-attempts.ts';
 import { createTestDatabase } from '../helpers/database.ts';
-import { newId, subscriptionFields, uniqueId } from '../helpers/fixtures.ts';
+import { attemptOutcome, newId, subscriptionFields, uniqueId } from '../helpers/fixtures.ts';
 
 const { pool } = await createTestDatabase();
 const page = { limit: 50, offset: 0 };
@@ -165,9 +165,7 @@ test('messages: a failure after the deliveries insert leaves no message, deliver
   assert.deepEqual(await jobsFor(deliveryIds[0]!), []);
 });
 
-function outcome(success: boolean) {
-  return { id: newId(), request: 'POST / HTTP/1.1', response: success ? 'HTTP/1.1 200 OK' : 'HTTP/1.1 500 Internal Server Error', response_status_code: success ? 200 : 500, execution_duration: 3, success, error: '' };
-}
+const outcome = (success: boolean) => attemptOutcome(success);
 
 test('deliveries: a failed attempt schedules the next one after the delay; a success completes', async () => {
   const { topic } = await seed();

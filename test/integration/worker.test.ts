@@ -12,7 +12,8 @@ import { insertSubscription, type SubscriptionFields } from '../../src/store/sub
 import { insertTopic } from '../../src/store/topics.ts';
 import { createTestDatabase } from '../helpers/database.ts';
 import { newId, subscriptionFields, uniqueId } from '../helpers/fixtures.ts';
-import { answer, startReceiver, unusedPort, type Behaviour } from '../helpers/receiver.ts';
+import { answer, startReceiver, type Behaviour } from '../helpers/receiver.ts';
+import { freePort } from '../helpers/ports.ts';
 import { eventually, startTestWorker } from '../helpers/worker.ts';
 
 const database = await createTestDatabase();
@@ -138,7 +139,7 @@ test('a connection reset, a refused port, an unresolvable host and a redirect ar
   const redirect = await receiver(answer(302, '', { Location: `${target.origin}/elsewhere` }));
   const cases: [string, RegExp][] = [
     [reset.origin, /^connection reset by peer/],
-    [`http://127.0.0.1:${await unusedPort()}/`, /^connection refused/],
+    [`http://127.0.0.1:${await freePort()}/`, /^connection refused/],
     ['http://nonexistent-host.invalid/', /^host not found: nonexistent-host\.invalid/],
     [`${redirect.origin}/`, /^redirect not followed: 302 to http:\/\/127\.0\.0\.1:\d+\/elsewhere/],
   ];
