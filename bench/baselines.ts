@@ -1,5 +1,7 @@
-// The two baselines, measured in the same run on the same machine as hammer's figures:
+// The baselines, measured in the same run on the same machine as hammer's figures:
 // - graphile-worker executing no-op jobs with hammer's worker settings (the job queue's ceiling);
+// - the same jobs each POSTing a webhook with undici and nothing else (the ceiling of any delivery
+//   worker built on graphile-worker, hammer's included);
 // - raw undici.request POSTs to the same receiver (the HTTP ceiling).
 import { join } from 'node:path';
 import type { Cluster } from './cluster.ts';
@@ -9,6 +11,8 @@ import type { LoadResult } from './load.ts';
 import { checkProcesses, ManagedProcess, sleep } from './processes.ts';
 
 export interface NoopBaseline {
+  /** `noop`: the task does nothing; `post`: it POSTs the sample webhook to the receiver. */
+  task: 'noop' | 'post';
   processes: number;
   concurrency: number;
   jobs: number;
@@ -22,7 +26,11 @@ export interface NoopBaseline {
 
 let serial = 0;
 
-export async function noopBaseline(cluster: Cluster, options: { n: number; processes: number; concurrency: number }): Promise<NoopBaseline> {
+export async function noopBaseline(
+  cluster: Cluster,
+  options: { n: number; processes: number; concurrency: number; post?: boolean },
+): Promise<NoopBaseline> {
+  const task = options.post ? 'post' : 'noop';
   const { db } = cluster;
   await resetDatabase(db);
   await addJobs(db, 'noop', options.n);
@@ -33,17 +41,22 @@ export async function noopBaseline(cluster: Cluster, options: { n: number; proce
   const workers = Array.from(
     { length: options.processes },
     () =>
-      new ManagedProcess(`noop-worker-${++serial}`, join(import.meta.dirname, 'noop-worker.ts'), [], {
+      new ManagedProcess(`${task}-worker-${++serial}`, join(import.meta.dirname, 'noop-worker.ts'), [], {
         logDir: cluster.logDir,
         cwd: cluster.dir,
         ipc: true,
-        env: { DATABASE_URL: cluster.databaseUrl, CONCURRENCY: String(options.concurrency), TASK: 'noop' },
+        env: {
+          DATABASE_URL: cluster.databaseUrl,
+          CONCURRENCY: String(options.concurrency),
+          TASK: 'noop',
+          ...(options.post ? { POST_URL: `${cluster.receiver.origin}/raw` } : {}),
+        },
       }),
   );
   const deadline = Date.now() + Math.max(120_000, options.n * 10);
   while ((await jobCount(db)) > 0) {
     checkProcesses();
-    if (Date.now() > deadline) throw new Error(`graphile-worker no-op baseline: jobs left after ${Math.round((Date.now() - started) / 1000)} s`);
+    if (Date.now() > deadline) throw new Error(`graphile-worker ${task} baseline: jobs left after ${Math.round((Date.now() - started) / 1000)} s`);
     await sleep(100);
   }
   const wallSeconds = (performance.now() - started) / 1000;
@@ -60,9 +73,9 @@ export async function noopBaseline(cluster: Cluster, options: { n: number; proce
     }),
   );
   const jobs = stats.reduce((sum, s) => sum + s.count, 0);
-  if (jobs !== options.n) throw new Error(`graphile-worker no-op baseline: ran ${jobs} jobs, expected ${options.n}`);
+  if (jobs !== options.n) throw new Error(`graphile-worker ${task} baseline: ran ${jobs} jobs, expected ${options.n}`);
   const seconds = (Math.max(...stats.map((s) => s.last)) - Math.min(...stats.filter((s) => s.count > 0).map((s) => s.first))) / 1000;
-  return { processes: options.processes, concurrency: options.concurrency, jobs, seconds, perSecond: jobs / seconds, wallSeconds, cpu: usage };
+  return { task, processes: options.processes, concurrency: options.concurrency, jobs, seconds, perSecond: jobs / seconds, wallSeconds, cpu: usage };
 }
 
 export interface HttpBaseline extends LoadResult {

@@ -19,6 +19,8 @@ export const targets = {
 export interface Ratios {
   /** To graphile-worker no-op jobs/s with the same number of processes. */
   vsNoop: number;
+  /** To graphile-worker jobs that only POST the webhook, same number of processes: the ceiling of a graphile-worker delivery engine. */
+  vsPost: number;
   /** To raw undici.request POSTs/s. */
   vsUndici: number;
 }
@@ -36,7 +38,7 @@ export interface Results {
     options: BenchOptions;
     notes: string[];
   };
-  baselines: { graphileNoop: NoopBaseline[]; undici: HttpBaseline };
+  baselines: { graphileNoop: NoopBaseline[]; graphilePost: NoopBaseline[]; undici: HttpBaseline };
   drain: (DrainResult & Ratios)[];
   steady: SteadyResult & Ratios;
   fanout: FanoutResult & Ratios;
@@ -69,6 +71,7 @@ export function formatCpu(cpu: CpuUsage): string {
 
 export function formatReport(r: Results): string {
   const noop = r.baselines.graphileNoop;
+  const post = r.baselines.graphilePost;
   const out: string[] = [];
   const o = r.meta.options;
   out.push(
@@ -83,6 +86,11 @@ export function formatReport(r: Results): string {
         `${int(b.perSecond)} jobs/s`,
         `(${int(b.jobs)} jobs in ${fixed(b.seconds, 2)} s; ${fixed(b.wallSeconds, 1)} s with start-up)`,
       ]),
+      ...post.map((b, i) => [
+        `  graphile-worker jobs that only POST the webhook, ${b.processes} process${b.processes > 1 ? 'es' : ''} x ${b.concurrency}`,
+        `${int(b.perSecond)} jobs/s`,
+        `(${pct(b.perSecond / noop[i]!.perSecond)} of no-op: the ceiling of any delivery engine on graphile-worker here)`,
+      ]),
       [
         `  raw undici.request POST -> receiver, c=${r.baselines.undici.concurrency}`,
         `${int(r.baselines.undici.perSecond)} req/s`,
@@ -92,12 +100,13 @@ export function formatReport(r: Results): string {
     '',
   );
 
-  const rows: string[][] = [['Run', 'Result', 'vs no-op', 'vs undici', 'Target']];
+  const rows: string[][] = [['Run', 'Result', 'vs no-op', 'vs POST-only', 'vs undici', 'Target']];
   for (const d of r.drain) {
     rows.push([
       `1. drain ${int(d.deliveries)}, ${d.workers} worker${d.workers > 1 ? 's' : ''} x ${d.concurrency}`,
       `${int(d.perSecond)} deliveries/s`,
       pct(d.vsNoop),
+      pct(d.vsPost),
       pct(d.vsUndici),
       `>= ${pct(targets.drainVsNoop)} of no-op: ${mark(d.vsNoop >= targets.drainVsNoop)}`,
     ]);
@@ -106,6 +115,7 @@ export function formatReport(r: Results): string {
     `2. steady state ${fixed(r.steady.seconds, 0)} s, 1 worker`,
     `${int(r.steady.deliveredPerSecond)} deliveries/s`,
     pct(r.steady.vsNoop),
+    pct(r.steady.vsPost),
     pct(r.steady.vsUndici),
     '',
   ]);
@@ -115,11 +125,13 @@ export function formatReport(r: Results): string {
     '',
     '',
     '',
+    '',
   ]);
   rows.push([
     `3. fan-out ${r.fanout.messages} msgs x ${r.fanout.subscriptions} subs, 1 worker`,
     `${int(r.fanout.perSecond)} deliveries/s`,
     pct(r.fanout.vsNoop),
+    pct(r.fanout.vsPost),
     pct(r.fanout.vsUndici),
     '',
   ]);
@@ -127,6 +139,7 @@ export function formatReport(r: Results): string {
   rows.push([
     `4. latency, ${l.samples} sequential publishes, idle`,
     `p50 ${fixed(l.p50)} p90 ${fixed(l.p90)} p99 ${fixed(l.p99)} max ${fixed(l.max)} ms`,
+    '',
     '',
     '',
     `p50 < ${targets.latencyP50Ms} ms: ${mark(l.p50 < targets.latencyP50Ms)}; p99 < ${targets.latencyP99Ms} ms: ${mark(l.p99 < targets.latencyP99Ms)}`,
@@ -138,6 +151,7 @@ export function formatReport(r: Results): string {
       '',
       '',
       '',
+      '',
     ]);
   }
   const m = r.memory;
@@ -146,9 +160,10 @@ export function formatReport(r: Results): string {
     `${fixed(m.workerPeakRssMiB, 0)} MiB`,
     '',
     '',
+    '',
     `< ${m.targetMiB} MiB${m.queuedDeliveries < targets.rssAtQueued ? ` (target is at ${int(targets.rssAtQueued)} queued)` : ''}: ${mark(m.workerPeakRssMiB < m.targetMiB)}`,
   ]);
-  out.push('Results (ratios: to the no-op baseline with the same process count, and to raw undici)', table(rows), '');
+  out.push('Results (ratios: to the no-op and POST-only baselines with the same process count, and to raw undici)', table(rows), '');
 
   out.push('Drain details');
   for (const d of r.drain) {
@@ -163,6 +178,7 @@ export function formatReport(r: Results): string {
   }
   out.push(
     `  no-op baselines CPU: ${noop.map((b) => `${b.processes} proc: ${formatCpu(b.cpu)}`).join('\n                      ')}`,
+    `  POST-only baselines CPU: ${post.map((b) => `${b.processes} proc: ${formatCpu(b.cpu)}`).join('\n                          ')}`,
     `  raw undici CPU: ${formatCpu(r.baselines.undici.cpu)}`,
     `  steady state CPU: ${formatCpu(r.steady.cpu)}; backlog emptied ${fixed(r.steady.backlogDrainSeconds, 1)} s after publishers stopped`,
     `  fan-out CPU: ${formatCpu(r.fanout.cpu)}; publishing took ${fixed(r.fanout.publishSeconds, 2)} s`,

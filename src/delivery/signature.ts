@@ -4,11 +4,22 @@ import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 
 const secretPrefix = 'whsec_';
 
+/** Decoded `whsec_` keys by secret: a subscription's secret signs every one of its deliveries. */
+const keys = new Map<string, KeyObject>();
+const maxKeys = 1024;
+
 /** The HMAC key: the base64 after `whsec_` (the Standard Webhooks form), otherwise the secret's UTF-8 bytes. */
 function signingKey(secret: string): KeyObject | string {
   // A string key is hashed as UTF-8. Both forms here are several times cheaper than a Buffer key,
   // which Node turns into a KeyObject on every call.
-  return secret.startsWith(secretPrefix) ? createSecretKey(secret.slice(secretPrefix.length), 'base64') : secret;
+  if (!secret.startsWith(secretPrefix)) return secret;
+  let key = keys.get(secret);
+  if (!key) {
+    if (keys.size >= maxKeys) keys.clear(); // a bound, not an LRU: refilling costs one decode per secret
+    key = createSecretKey(secret.slice(secretPrefix.length), 'base64');
+    keys.set(secret, key);
+  }
+  return key;
 }
 
 /** `v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`, the value of the `webhook-signature` header. */

@@ -30,9 +30,12 @@ const recorded = z.object({
   jobs: z.number().int(),
 });
 
+// The delivery engine's two statements run thousands of times a second with the same text, so they
+// are named prepared statements: each connection parses and plans them once, not on every call.
+
 /** The deliveries with these ids (those that still exist), for the delivery task. */
 export function getDeliveries(db: Db, ids: readonly string[]) {
-  return db.any(sql.type(deliveryRow)`select ${deliveries.columns} from deliveries where id = any(${sql.array(ids, 'text')})`);
+  return db.any(sql.prepared('hammer_get_deliveries', deliveryRow)`select ${deliveries.columns} from deliveries where id = any(${sql.array(ids, 'text')})`);
 }
 
 /**
@@ -57,7 +60,7 @@ export function recordAttempts(db: Db, records: readonly AttemptRecord[]) {
   // Typed arrays (unnest) rather than one JSON parameter: PostgreSQL sees how many rows unnest gives
   // but guesses 100 for json_to_recordset, and with that guess (and fresh statistics) it plans a
   // sequential scan of deliveries instead of a primary-key lookup per attempt (checked with EXPLAIN).
-  return db.any(sql.type(recorded)`
+  return db.any(sql.prepared('hammer_record_attempts', recorded)`
     with outcome as (
       select * from ${sql.unnest(rows, ['text', 'int4', 'text', 'text', 'text', 'int4', 'int4', 'bool', 'text'])}
         as o (delivery_id, attempts_before, id, request, response, response_status_code, execution_duration, success, error)

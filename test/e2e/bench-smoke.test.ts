@@ -37,6 +37,12 @@ test('the benchmark runs every section in quick mode and writes numbers', { time
 
   assert.equal(r.baselines.graphileNoop.length, 1, 'no-op baseline with 1 process');
   for (const b of r.baselines.graphileNoop) assertPositive(b.perSecond, `no-op baseline (${b.processes} processes) jobs/s`);
+  assert.deepEqual(
+    r.baselines.graphilePost.map((b: { task: string; jobs: number }) => [b.task, b.jobs]),
+    [['post', 200]],
+    'POST-only baseline with 1 process ran every job',
+  );
+  assertPositive(r.baselines.graphilePost[0].perSecond, 'POST-only baseline jobs/s');
   assertPositive(r.baselines.undici.perSecond, 'raw undici req/s');
 
   assert.deepEqual(
@@ -46,18 +52,18 @@ test('the benchmark runs every section in quick mode and writes numbers', { time
   for (const d of r.drain) {
     assert.equal(d.deliveries, 200);
     assert.equal(d.attempts, 200);
-    for (const key of ['perSecond', 'vsNoop', 'vsUndici', 'seconds', 'wallSeconds']) assertPositive(d[key], `drain (${d.workers}) ${key}`);
+    for (const key of ['perSecond', 'vsNoop', 'vsPost', 'vsUndici', 'seconds', 'wallSeconds']) assertPositive(d[key], `drain (${d.workers}) ${key}`);
     assertPositive(d.publish.perSecond, 'drain publish rate');
     for (const rss of d.workerPeakRssMiB) assertPositive(rss, 'worker peak RSS');
     assertPositive(d.cpu.seconds.postgres, 'PostgreSQL CPU seconds');
     assertPositive(d.perDelivery.transactions, 'transactions per delivery');
   }
 
-  for (const key of ['deliveredPerSecond', 'publishPerSecond', 'vsNoop', 'vsUndici']) assertPositive(r.steady[key], `steady ${key}`);
+  for (const key of ['deliveredPerSecond', 'publishPerSecond', 'vsNoop', 'vsPost', 'vsUndici']) assertPositive(r.steady[key], `steady ${key}`);
   assertNumber(r.steady.backlogAtEnd, 'steady backlog');
 
   assert.equal(r.fanout.deliveries, 200);
-  for (const key of ['perSecond', 'vsNoop', 'vsUndici']) assertPositive(r.fanout[key], `fan-out ${key}`);
+  for (const key of ['perSecond', 'vsNoop', 'vsPost', 'vsUndici']) assertPositive(r.fanout[key], `fan-out ${key}`);
 
   assert.equal(r.latency.samples, 20);
   for (const key of ['p50', 'p90', 'p99', 'max']) assertPositive(r.latency[key], `latency ${key}`);
