@@ -43,7 +43,8 @@ export async function createDatabasePool(url: string, options: PoolOptions): Pro
       maxPoolSize: options.maxConnections,
       interceptors: [checkRowsAgainstSchema, cancelOnAbort(cancel)],
       typeParsers,
-      // Nothing here changes session state, so the default `DISCARD ALL` per release is wasted work.
+      // Nothing here changes session state, so the default `DISCARD ALL` per release is wasted work;
+      // it would also drop the delivery engine's named prepared statements, which the driver keeps using.
       resetConnection: async () => {},
       captureStackTrace: false,
       connectionTimeout: 5000,
