@@ -1,7 +1,7 @@
 // The store against real PostgreSQL: every table's queries, constraint errors, publishing and recording attempts.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { sql } from 'slonik';
+import { SchemaValidationError, sql } from 'slonik';
 import { z } from 'zod';
 import { DomainError } from '../../src/errors.ts';
 import { deleteTopic, getTopic, insertTopic, listTopics, updateTopic } from '../../src/store/topics.ts';
@@ -223,4 +223,14 @@ test('a delivery status outside pending, completed, failed is refused by the dat
   const { topic } = await seed();
   const { deliveryIds } = await publishMessage(pool, { id: newId(), topic_id: topic.id, content_type: 'a/b', data: 'eA==' });
   await assert.rejects(pool.query(sql.unsafe`update deliveries set status = 'lost' where id = ${deliveryIds[0]!}`), /check/i);
+});
+
+test('every row is checked against its statement schema: a mismatch fails the query, an async schema is refused', async () => {
+  await assert.rejects(
+    pool.any(sql.type(z.object({ n: z.string() }))`select 1 as n`),
+    (error) => error instanceof SchemaValidationError,
+  );
+  assert.deepEqual(await pool.any(sql.type(z.object({ n: z.number() }))`select 1 as n`), [{ n: 1 }]);
+  const asyncSchema = z.object({ n: z.number().refine(async () => true) });
+  await assert.rejects(pool.any(sql.type(asyncSchema)`select 1 as n`), /row schemas must validate synchronously/);
 });
