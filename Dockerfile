@@ -17,5 +17,5 @@ COPY src src
 COPY migrations migrations
 USER node
 EXPOSE 8000 50051 4001 9000
-ENTRYPOINT ["node", "bin/hammer.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=16", "bin/hammer.js"]
 CMD ["--help"]

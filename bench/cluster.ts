@@ -14,6 +14,8 @@ import { treeCpuSeconds } from './procstat.ts';
 import { startReceiver, type Receiver } from './receiver.ts';
 
 const cli = join(import.meta.dirname, '../src/cli.ts');
+/** The Node options of the `hammer` command (its shebang), so hammer runs here as it does for users. */
+const hammerNodeFlags = readFileSync(join(import.meta.dirname, '../bin/hammer.js'), 'utf8').split('\n')[0]!.split(/\s+/).slice(3);
 
 export interface ClusterOptions {
   /** Load pg_stat_statements (per-statement timings; a few % slower). */
@@ -67,7 +69,7 @@ export async function startWorkers(
         logDir: cluster.logDir,
         cwd: cluster.dir,
         env: hammerEnv(cluster.databaseUrl, { HAMMER_WORKER_CONCURRENCY: String(options.concurrency) }),
-        nodeArgs: options.nodeArgs?.(i) ?? [],
+        nodeArgs: [...hammerNodeFlags, ...(options.nodeArgs?.(i) ?? [])],
       }),
   );
   await Promise.all(workers.map((w) => w.waitForLog('worker-started')));
@@ -106,13 +108,13 @@ export async function startCluster(options: ClusterOptions, log: (line: string) 
     const postmasterPid = Number(readFileSync(join(pgDir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
     log(`PostgreSQL on ${new URL(postgres.url).host} (ephemeral: fsync=off, synchronous_commit=off), data in ${pgDir}`);
 
-    await promisify(execFile)(process.execPath, [cli, 'migrate'], { cwd: dir, env: { PATH: process.env.PATH ?? '', ...hammerEnv(postgres.url) } });
+    await promisify(execFile)(process.execPath, [...hammerNodeFlags, cli, 'migrate'], { cwd: dir, env: { PATH: process.env.PATH ?? '', ...hammerEnv(postgres.url) } });
     db = await openBenchDb(postgres.url, options.publishConcurrency);
     if (options.statementStats) await db.pg.query('create extension if not exists pg_stat_statements');
     const postgresVersion = (await db.pg.query('show server_version')).rows[0].server_version as string;
 
     const receiver = await startReceiver(logDir);
-    const server = new ManagedProcess('server', cli, ['server'], { logDir, cwd: dir, env: hammerEnv(postgres.url) });
+    const server = new ManagedProcess('server', cli, ['server'], { logDir, cwd: dir, env: hammerEnv(postgres.url), nodeArgs: hammerNodeFlags });
     const started = await server.waitForLog('rest-server-started');
     const stopped = postgres;
     const openDb = db;

@@ -2,9 +2,9 @@
 // on the embedded PostgreSQL (kept between runs), and one clear line for every failure.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { sql } from 'slonik';
@@ -31,6 +31,10 @@ async function hammer(args: string[], env: Record<string, string> = {}) {
   }
 }
 
+const bin = join(import.meta.dirname, '../../bin/hammer.js');
+/** The Node options in the `hammer` command's shebang (`#!/usr/bin/env -S node <options>`). */
+const shebangFlags = readFileSync(bin, 'utf8').split('\n')[0]!.split(/\s+/).slice(3);
+
 async function emptyDatabase() {
   const admin = process.env.HAMMER_TEST_ADMIN_URL!;
   const name = `hammer_cli_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
@@ -52,6 +56,25 @@ test('--help, --version, and an unknown command', async () => {
   const unknown = await hammer(['deploy']);
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /unknown command "deploy"/);
+});
+
+test('the hammer command runs through its shebang with its Node options; the Dockerfile and npm start pass the same', async () => {
+  assert.ok(shebangFlags.includes('--max-semi-space-size=16'), `shebang options: ${shebangFlags.join(' ')}`);
+  // Runs the file itself, as npx and an installed bin do; a preloaded module reports Node's options.
+  const dir = mkdtempSync(join(tmpdir(), 'hammer-bin-'));
+  const report = join(dir, 'report-options.mjs');
+  writeFileSync(report, 'process.stderr.write(JSON.stringify(process.execArgv) + "\\n");\n');
+  const { stdout, stderr } = await promisify(execFile)(bin, ['--version'], {
+    env: { PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, NODE_OPTIONS: `--import=${report}` },
+  });
+  assert.match(stdout.trim(), /^\d+\.\d+\.\d+$/);
+  assert.deepEqual(JSON.parse(stderr.trim().split('\n')[0]!), shebangFlags);
+
+  const root = join(import.meta.dirname, '../..');
+  const entrypoint = readFileSync(join(root, 'Dockerfile'), 'utf8').match(/^ENTRYPOINT (.*)$/m)![1]!;
+  assert.deepEqual(JSON.parse(entrypoint), ['node', ...shebangFlags, 'bin/hammer.js']);
+  const scripts = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+  assert.equal(scripts['start'], ['node', ...shebangFlags, 'src/cli.ts', 'start'].join(' '));
 });
 
 test('migrate, server and worker need HAMMER_DATABASE_URL and say so in one line', async () => {
