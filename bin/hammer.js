@@ -3,7 +3,7 @@
 // directly), then hands over to src/cli.ts.
 // --max-semi-space-size=16: V8 sizes the young generation from the machine's memory (128 MiB on a
 // 24 GiB machine), which was most of a worker's memory; 16 MiB semi-spaces cut a draining worker's
-// peak RSS from about 285 to about 200 MiB at the same throughput (npm run bench). The Dockerfile and
+// peak RSS from about 285 to about 190-230 MiB at the same throughput (npm run bench). The Dockerfile and
 // `npm start` pass the same option (a test keeps them equal); `node <options> bin/hammer.js` overrides it.
 const major = Number(process.versions.node.split('.')[0]);
 if (major < 24) {
