@@ -112,6 +112,8 @@ export function graphileLogger(logger: Logger): GraphileLogger {
     // With a local queue, workers share the pool's few connections: this warning does not apply.
     if (message.startsWith('WARNING: having maxPoolSize')) return;
     const target = level === 'info' ? 'debug' : levels[level];
+    // graphile-worker logs every completed job at info: skip building its fields when they'd be dropped.
+    if (!logger.isLevelEnabled(target)) return;
     logger[target]({ scope: 'graphile-worker', ...scope, ...meta }, message);
   });
 }

@@ -138,4 +138,14 @@ test("graphileLogger: graphile-worker's lines go through ours, info demoted to d
     ],
   );
   assert.equal(entries()[1]!.failure, 'x');
+
+  // At info, graphile-worker's per-job info lines (demoted to debug) are dropped; errors still pass.
+  const atInfo = capture('info');
+  const quiet = graphileLogger(atInfo.logger).scope({ label: 'worker' });
+  quiet.info('Completed task 1 (deliver, 3.00ms) with success', { duration: 3 });
+  quiet.error('Failed task');
+  assert.deepEqual(
+    atInfo.entries().map(({ level, msg }) => ({ level, msg })),
+    [{ level: 50, msg: 'Failed task' }],
+  );
 });
