@@ -35,7 +35,11 @@ const recorded = z.object({
 
 /** The deliveries with these ids (those that still exist), for the delivery task. */
 export function getDeliveries(db: Db, ids: readonly string[]) {
-  return db.any(sql.prepared('hammer_get_deliveries', deliveryRow)`select ${deliveries.columns} from deliveries where id = any(${sql.array(ids, 'text')})`);
+  return db.any(getDeliveriesSql(ids));
+}
+
+export function getDeliveriesSql(ids: readonly string[]) {
+  return sql.prepared('hammer_get_deliveries', deliveryRow)`select ${deliveries.columns} from deliveries where id = any(${sql.array(ids, 'text')})`;
 }
 
 /**
@@ -46,6 +50,10 @@ export function getDeliveries(db: Db, ids: readonly string[]) {
  * Delivery ids must be distinct.
  */
 export function recordAttempts(db: Db, records: readonly AttemptRecord[]) {
+  return db.any(recordAttemptsSql(records));
+}
+
+export function recordAttemptsSql(records: readonly AttemptRecord[]) {
   const rows = records.map(({ delivery_id, attempt, outcome: o }) => [
     delivery_id,
     attempt - 1,
@@ -57,10 +65,11 @@ export function recordAttempts(db: Db, records: readonly AttemptRecord[]) {
     o.success,
     o.error,
   ]);
-  // Typed arrays (unnest) rather than one JSON parameter: PostgreSQL sees how many rows unnest gives
-  // but guesses 100 for json_to_recordset, and with that guess (and fresh statistics) it plans a
-  // sequential scan of deliveries instead of a primary-key lookup per attempt (checked with EXPLAIN).
-  return db.any(sql.prepared('hammer_record_attempts', recorded)`
+  // The deliveries are found by `id = any(ids)`, not only through the join with the unnested
+  // outcomes: a prepared statement may run a generic plan, which cannot see how many rows unnest
+  // gives and guesses 100, and with that guess it scanned the whole deliveries table up to tens of
+  // thousands of rows; `= any` keeps a primary-key lookup in every plan (EXPLAIN (GENERIC_PLAN)).
+  return sql.prepared('hammer_record_attempts', recorded)`
     with outcome as (
       select * from ${sql.unnest(rows, ['text', 'int4', 'text', 'text', 'text', 'int4', 'int4', 'bool', 'text'])}
         as o (delivery_id, attempts_before, id, request, response, response_status_code, execution_duration, success, error)
@@ -77,7 +86,8 @@ export function recordAttempts(db: Db, records: readonly AttemptRecord[]) {
           else now() + make_interval(secs => d.delivery_attempt_delay) end,
         updated_at = now()
       from outcome o
-      where d.id = o.delivery_id and d.status = 'pending' and d.delivery_attempts = o.attempts_before
+      where d.id = any(${sql.array(records.map((r) => r.delivery_id), 'text')})
+        and d.id = o.delivery_id and d.status = 'pending' and d.delivery_attempts = o.attempts_before
       returning d.id, d.status, d.delivery_attempts, d.scheduled_at
     ),
     attempt as (
@@ -95,7 +105,7 @@ export function recordAttempts(db: Db, records: readonly AttemptRecord[]) {
     )
     select delivery.id, delivery.status, delivery.delivery_attempts, delivery.scheduled_at,
       (delivery.status = 'pending')::int as jobs
-    from delivery, (select count(*) from next_job) as added`);
+    from delivery, (select count(*) from next_job) as added`;
 }
 
 /** Records one attempt (see recordAttempts); null when it changed nothing. */

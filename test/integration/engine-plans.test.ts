@@ -1,0 +1,66 @@
+// The delivery engine's two statements are named prepared statements, and PostgreSQL may run them
+// with a generic plan, made without the parameters' values. On a deliveries table of a thousand
+// rows (where a bad row-count guess makes a sequential scan look cheap) both generic plans must still
+// find deliveries by primary key.
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import pg from 'pg';
+import { sql } from 'slonik';
+import { getDeliveriesSql, recordAttemptsSql } from '../../src/store/deliveries.ts';
+import { createTestDatabase } from '../helpers/database.ts';
+import { attemptOutcome } from '../helpers/fixtures.ts';
+
+const { pool, url } = await createTestDatabase();
+const rows = 1_000;
+
+before(async () => {
+  await pool.query(sql.unsafe`insert into topics (id, name) values ('t', 'T')`);
+  await pool.query(sql.unsafe`
+    insert into subscriptions (id, topic_id, name, url, secret_token, max_delivery_attempts, delivery_attempt_delay, delivery_attempt_timeout)
+    values ('s', 't', 'S', 'http://x', 's', 3, 1, 1)`);
+  await pool.query(sql.unsafe`
+    insert into messages (id, topic_id, content_type, data) select 'msg-' || i, 't', 'a/b', 'eA==' from generate_series(1, ${rows}) i`);
+  await pool.query(sql.unsafe`
+    insert into deliveries (id, topic_id, subscription_id, message_id, content_type, data, url, secret_token,
+      max_delivery_attempts, delivery_attempt_delay, delivery_attempt_timeout, status)
+    select 'del-' || i, 't', 's', 'msg-' || i, 'a/b', 'eA==', 'http://x', 's', 3, 1, 1, (array['pending', 'completed'])[i % 2 + 1]
+    from generate_series(1, ${rows}) i`);
+  await pool.query(sql.unsafe`analyze`);
+});
+
+interface PlanNode {
+  'Node Type': string;
+  'Index Name'?: string;
+  'Relation Name'?: string;
+  Plans?: PlanNode[];
+}
+
+const nodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodes)];
+
+/** The nodes of the statement's generic plan. */
+async function genericPlan(statement: { sql: string }) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    // slonik numbers its placeholders $slonik_N until it sends a statement.
+    const text = statement.sql.replace(/\$slonik_(\d+)/g, '$$$1');
+    const result = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`explain (generic_plan, format json) ${text}`);
+    return nodes(result.rows[0]!['QUERY PLAN'][0].Plan);
+  } finally {
+    await client.end();
+  }
+}
+
+const statements = {
+  'the load': () => getDeliveriesSql(['del-1', 'del-2']),
+  'the record': () => recordAttemptsSql([{ delivery_id: 'del-1', attempt: 1, outcome: attemptOutcome(true) }]),
+};
+
+for (const [name, statement] of Object.entries(statements)) {
+  test(`${name} statement's generic plan finds deliveries by primary key`, async () => {
+    const plan = await genericPlan(statement());
+    const summary = plan.map((n) => `${n['Node Type']}${n['Index Name'] ? ` (${n['Index Name']})` : ''}${n['Relation Name'] ? ` on ${n['Relation Name']}` : ''}`).join(' > ');
+    assert.ok(plan.some((n) => n['Index Name'] === 'deliveries_pkey'), `uses deliveries_pkey: ${summary}`);
+    assert.ok(!plan.some((n) => n['Node Type'] === 'Seq Scan' && n['Relation Name'] === 'deliveries'), `no sequential scan of deliveries: ${summary}`);
+  });
+}
