@@ -31,7 +31,8 @@ const recorded = z.object({
 });
 
 // The delivery engine's two statements run thousands of times a second with the same text, so they
-// are named prepared statements: each connection parses and plans them once, not on every call.
+// are named prepared statements: each connection parses them once (and plans them once, when
+// PostgreSQL finds its generic plan as cheap as a custom one), not on every call.
 
 /** The deliveries with these ids (those that still exist), for the delivery task. */
 export function getDeliveries(db: Db, ids: readonly string[]) {
