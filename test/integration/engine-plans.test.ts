@@ -1,12 +1,13 @@
-// The delivery engine's two statements are named prepared statements, and PostgreSQL may run them
-// with a generic plan, made without the parameters' values. On a deliveries table of a thousand
-// rows (where a bad row-count guess makes a sequential scan look cheap) both generic plans must still
-// find deliveries by primary key.
+// The delivery engine's two statements and the publish statement are named prepared statements, and
+// PostgreSQL may run them with a generic plan, made without the parameters' values. On tables of a
+// thousand rows (where a bad row-count guess makes a sequential scan look cheap) the generic plans
+// must still find deliveries by primary key and a topic's subscriptions by their index.
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import pg from 'pg';
 import { sql } from 'slonik';
 import { getDeliveriesSql, recordAttemptsSql } from '../../src/store/deliveries.ts';
+import { publishMessageSql } from '../../src/store/messages.ts';
 import { createTestDatabase } from '../helpers/database.ts';
 import { attemptOutcome } from '../helpers/fixtures.ts';
 
@@ -14,10 +15,12 @@ const { pool, url } = await createTestDatabase();
 const rows = 1_000;
 
 before(async () => {
-  await pool.query(sql.unsafe`insert into topics (id, name) values ('t', 'T')`);
+  // 100 topics of 10 subscriptions; the deliveries all belong to topic t and subscription s.
+  await pool.query(sql.unsafe`insert into topics (id, name) select case when i = 1 then 't' else 't' || i end, 'T' from generate_series(1, 100) i`);
   await pool.query(sql.unsafe`
     insert into subscriptions (id, topic_id, name, url, secret_token, max_delivery_attempts, delivery_attempt_delay, delivery_attempt_timeout)
-    values ('s', 't', 'S', 'http://x', 's', 3, 1, 1)`);
+    select case when i = 1 then 's' else 's' || i end, case when (i - 1) % 100 = 0 then 't' else 't' || ((i - 1) % 100 + 1) end, 'S', 'http://x', 's', 3, 1, 1
+    from generate_series(1, ${rows}) i`);
   await pool.query(sql.unsafe`
     insert into messages (id, topic_id, content_type, data) select 'msg-' || i, 't', 'a/b', 'eA==' from generate_series(1, ${rows}) i`);
   await pool.query(sql.unsafe`
@@ -55,6 +58,13 @@ const statements = {
   'the load': () => getDeliveriesSql(['del-1', 'del-2']),
   'the record': () => recordAttemptsSql([{ delivery_id: 'del-1', attempt: 1, outcome: attemptOutcome(true) }]),
 };
+
+test("the publish statement's generic plan finds the topic's subscriptions by index", async () => {
+  const plan = await genericPlan(publishMessageSql({ id: 'm', topic_id: 't', content_type: 'a/b', data: 'eA==' }));
+  const summary = plan.map((n) => `${n['Node Type']}${n['Index Name'] ? ` (${n['Index Name']})` : ''}${n['Relation Name'] ? ` on ${n['Relation Name']}` : ''}`).join(' > ');
+  assert.ok(plan.some((n) => n['Index Name'] === 'subscriptions_topic_id_idx'), `uses subscriptions_topic_id_idx: ${summary}`);
+  assert.ok(!plan.some((n) => n['Node Type'] === 'Seq Scan' && n['Relation Name'] === 'subscriptions'), `no sequential scan of subscriptions: ${summary}`);
+});
 
 for (const [name, statement] of Object.entries(statements)) {
   test(`${name} statement's generic plan finds deliveries by primary key`, async () => {
