@@ -10,6 +10,7 @@ import { getDeliveriesSql, recordAttemptsSql } from '../../src/store/deliveries.
 import { publishMessageSql } from '../../src/store/messages.ts';
 import { createTestDatabase } from '../helpers/database.ts';
 import { attemptOutcome } from '../helpers/fixtures.ts';
+import { describePlan, planNodes, type PlanNode } from '../helpers/plans.ts';
 
 const { pool, url } = await createTestDatabase();
 const rows = 1_000;
@@ -31,15 +32,6 @@ before(async () => {
   await pool.query(sql.unsafe`analyze`);
 });
 
-interface PlanNode {
-  'Node Type': string;
-  'Index Name'?: string;
-  'Relation Name'?: string;
-  Plans?: PlanNode[];
-}
-
-const nodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodes)];
-
 /** The nodes of the statement's generic plan. */
 async function genericPlan(statement: { sql: string }) {
   const client = new pg.Client({ connectionString: url });
@@ -48,7 +40,7 @@ async function genericPlan(statement: { sql: string }) {
     // slonik numbers its placeholders $slonik_N until it sends a statement.
     const text = statement.sql.replace(/\$slonik_(\d+)/g, '$$$1');
     const result = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`explain (generic_plan, format json) ${text}`);
-    return nodes(result.rows[0]!['QUERY PLAN'][0].Plan);
+    return planNodes(result.rows[0]!['QUERY PLAN'][0].Plan);
   } finally {
     await client.end();
   }
@@ -61,7 +53,7 @@ const statements = {
 
 test("the publish statement's generic plan finds the topic's subscriptions by index", async () => {
   const plan = await genericPlan(publishMessageSql({ id: 'm', topic_id: 't', content_type: 'a/b', data: 'eA==' }));
-  const summary = plan.map((n) => `${n['Node Type']}${n['Index Name'] ? ` (${n['Index Name']})` : ''}${n['Relation Name'] ? ` on ${n['Relation Name']}` : ''}`).join(' > ');
+  const summary = describePlan(plan);
   assert.ok(plan.some((n) => n['Index Name'] === 'subscriptions_topic_id_idx'), `uses subscriptions_topic_id_idx: ${summary}`);
   assert.ok(!plan.some((n) => n['Node Type'] === 'Seq Scan' && n['Relation Name'] === 'subscriptions'), `no sequential scan of subscriptions: ${summary}`);
 });
@@ -69,7 +61,7 @@ test("the publish statement's generic plan finds the topic's subscriptions by in
 for (const [name, statement] of Object.entries(statements)) {
   test(`${name} statement's generic plan finds deliveries by primary key`, async () => {
     const plan = await genericPlan(statement());
-    const summary = plan.map((n) => `${n['Node Type']}${n['Index Name'] ? ` (${n['Index Name']})` : ''}${n['Relation Name'] ? ` on ${n['Relation Name']}` : ''}`).join(' > ');
+    const summary = describePlan(plan);
     assert.ok(plan.some((n) => n['Index Name'] === 'deliveries_pkey'), `uses deliveries_pkey: ${summary}`);
     assert.ok(!plan.some((n) => n['Node Type'] === 'Seq Scan' && n['Relation Name'] === 'deliveries'), `no sequential scan of deliveries: ${summary}`);
   });

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { deliveryAttemptRow, deliveryRow, messageRow, subscriptionRow, topicRow } from '../../src/store/rows.ts';
 import { tableQueries, type ListQuery } from '../../src/store/table.ts';
 import { createTestDatabase } from '../helpers/database.ts';
+import { describePlan, planNodes, type PlanNode } from '../helpers/plans.ts';
 
 const { pool } = await createTestDatabase();
 const rows = 100_000;
@@ -34,21 +35,10 @@ before(async () => {
 
 const plan = z.object({ 'QUERY PLAN': z.array(z.object({ Plan: z.record(z.string(), z.unknown()) })) });
 
-interface PlanNode {
-  'Node Type': string;
-  'Index Name'?: string;
-  'Relation Name'?: string;
-  Plans?: PlanNode[];
-}
-
-function nodes(node: PlanNode): PlanNode[] {
-  return [node, ...(node.Plans ?? []).flatMap(nodes)];
-}
-
 async function explain(table: string, row: Parameters<typeof tableQueries>[1], query: Partial<ListQuery>) {
   const list = tableQueries(table, row).listSql({ limit: 25, offset: 0, ...query });
   const result = await pool.one(sql.type(plan)`explain (format json) ${list}`);
-  return nodes(result['QUERY PLAN'][0]!.Plan as unknown as PlanNode);
+  return planNodes(result['QUERY PLAN'][0]!.Plan as unknown as PlanNode);
 }
 
 const cases: [string, Parameters<typeof tableQueries>[1], Partial<ListQuery>, string][] = [
@@ -67,9 +57,9 @@ const cases: [string, Parameters<typeof tableQueries>[1], Partial<ListQuery>, st
 
 for (const [table, row, query, index] of cases) {
   test(`${table} listed by ${JSON.stringify(query)} uses ${index}`, async () => {
-    const planNodes = await explain(table, row, query);
-    const summary = planNodes.map((n) => `${n['Node Type']}${n['Index Name'] ? ` (${n['Index Name']})` : ''}`).join(' > ');
-    assert.ok(planNodes.some((n) => n['Index Name'] === index), `expected ${index}: ${summary}`);
-    assert.ok(!planNodes.some((n) => n['Node Type'] === 'Seq Scan'), `no sequential scan: ${summary}`);
+    const nodes = await explain(table, row, query);
+    const summary = describePlan(nodes);
+    assert.ok(nodes.some((n) => n['Index Name'] === index), `expected ${index}: ${summary}`);
+    assert.ok(!nodes.some((n) => n['Node Type'] === 'Seq Scan'), `no sequential scan: ${summary}`);
   });
 }
