@@ -10,7 +10,7 @@ import { addJobs, analyze, jobCount, resetDatabase } from './db.ts';
 import type { LoadResult } from './load.ts';
 import { checkProcesses, ManagedProcess, sleep } from './processes.ts';
 
-export interface NoopBaseline {
+export interface GraphileBaseline {
   /** `noop`: the task does nothing; `post`: it POSTs the sample webhook to the receiver. */
   task: 'noop' | 'post';
   processes: number;
@@ -26,10 +26,10 @@ export interface NoopBaseline {
 
 let serial = 0;
 
-export async function noopBaseline(
+export async function graphileBaseline(
   cluster: Cluster,
   options: { n: number; processes: number; concurrency: number; post?: boolean },
-): Promise<NoopBaseline> {
+): Promise<GraphileBaseline> {
   const task = options.post ? 'post' : 'noop';
   const { db } = cluster;
   await resetDatabase(db);
@@ -41,7 +41,7 @@ export async function noopBaseline(
   const workers = Array.from(
     { length: options.processes },
     () =>
-      new ManagedProcess(`${task}-worker-${++serial}`, join(import.meta.dirname, 'noop-worker.ts'), [], {
+      new ManagedProcess(`${task}-worker-${++serial}`, join(import.meta.dirname, 'graphile-worker-baseline.ts'), [], {
         logDir: cluster.logDir,
         cwd: cluster.dir,
         ipc: true,

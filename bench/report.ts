@@ -1,6 +1,6 @@
 // The results (written as JSON) and the table printed from them: absolute figures, ratios to the
 // baselines measured in the same run, and the targets next to them.
-import type { HttpBaseline, NoopBaseline } from './baselines.ts';
+import type { HttpBaseline, GraphileBaseline } from './baselines.ts';
 import type { BenchOptions } from './options.ts';
 import type { CpuUsage } from './cpu.ts';
 import type { DrainResult } from './drain.ts';
@@ -38,7 +38,7 @@ export interface Results {
     options: BenchOptions;
     notes: string[];
   };
-  baselines: { graphileNoop: NoopBaseline[]; graphilePost: NoopBaseline[]; undici: HttpBaseline };
+  baselines: { graphileNoop: GraphileBaseline[]; graphilePost: GraphileBaseline[]; undici: HttpBaseline };
   drain: (DrainResult & Ratios)[];
   steady: SteadyResult & Ratios;
   fanout: FanoutResult & Ratios;

@@ -1,8 +1,8 @@
-// Baseline child process: a graphile-worker runner with hammer's settings (workerPreset, the same
-// concurrency and pool size as `hammer worker`) and a task that does nothing or, with POST_URL, only
-// POSTs the sample webhook there with undici (no signing, no dumps, no recording): the ceiling of any
-// delivery worker built on graphile-worker. It reports when it ran its first and its last job; the
-// benchmark divides the jobs by that span.
+// Baseline child process (graphileBaseline in baselines.ts): a graphile-worker runner with hammer's
+// settings (workerPreset, the same concurrency and pool size as `hammer worker`) and a task that does
+// nothing or, with POST_URL, only POSTs the sample webhook there with undici (no signing, no dumps, no
+// recording): the ceiling of any delivery worker built on graphile-worker. It reports when it ran its
+// first and its last job; the benchmark divides the jobs by that span.
 //
 // Env: DATABASE_URL, CONCURRENCY, TASK, POST_URL (optional). IPC: ← {type: 'ready'}; → {type: 'stop'} ← {type: 'stats', first, last, count}.
 import { Logger, run } from 'graphile-worker';
