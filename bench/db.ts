@@ -4,7 +4,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { createDatabasePool, type DatabasePool } from '../src/db/pool.ts';
-import { newId } from '../src/services/ids.ts';
+import { newId } from '../src/ids.ts';
 import { publishMessage } from '../src/store/messages.ts';
 import { insertSubscription } from '../src/store/subscriptions.ts';
 import { insertTopic } from '../src/store/topics.ts';

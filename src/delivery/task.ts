@@ -3,7 +3,7 @@
 // Concurrent tasks share their loads and their records through small batches (batcher.ts).
 import type { Task } from 'graphile-worker';
 import type { DatabasePool } from '../db/pool.ts';
-import { newId } from '../services/ids.ts';
+import { newId } from '../ids.ts';
 import { getDeliveries, recordAttempts, type AttemptRecord } from '../store/deliveries.ts';
 import type { DeliveryRow } from '../store/rows.ts';
 import type { DeliverPayload } from '../store/jobs.ts';

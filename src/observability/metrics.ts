@@ -6,7 +6,7 @@ import type { DatabasePool } from '../db/pool.ts';
 import type { AttemptResult } from '../delivery/send.ts';
 import { deliveryStatuses, readDeliveryGauges, type DeliveryGaugeLimits, type DeliveryGauges } from '../store/metrics.ts';
 import type { Logger } from './logger.ts';
-import { notFound, requestPath, serveHttp, type HttpService } from './health.ts';
+import { notFound, requestPath, serveHttp, type HttpService } from './http-server.ts';
 
 /**
  * How an attempt ended, the `outcome` label of the attempt metrics:

@@ -1,7 +1,7 @@
 // Messages: publish (the message, its deliveries and their jobs in one transaction), get, list, delete.
 import type { components } from '../generated/openapi.ts';
 import * as store from '../store/messages.ts';
-import { newId } from './ids.ts';
+import { newId } from '../ids.ts';
 import { listQuery, type ListInput } from './lists.ts';
 import type { ServiceContext } from './context.ts';
 import { resource } from './resource.ts';

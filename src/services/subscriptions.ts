@@ -1,7 +1,7 @@
 // Subscriptions: create (with a generated secret when none is given), partial update, get, list, delete.
 import type { components } from '../generated/openapi.ts';
 import * as store from '../store/subscriptions.ts';
-import { newSecretToken } from './ids.ts';
+import { newSecretToken } from '../ids.ts';
 import { listQuery, type ListInput } from './lists.ts';
 import type { ServiceContext } from './context.ts';
 import { resource } from './resource.ts';

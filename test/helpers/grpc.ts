@@ -1,5 +1,6 @@
 // A gRPC server on a random port over a test database, with its log lines captured, and clients for
 // it: nice-grpc over the generated definitions, and a plain grpc-js client that only reads hammer.proto.
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after } from 'node:test';
@@ -75,7 +76,7 @@ export async function waitFor(condition: () => boolean | Promise<boolean>, what:
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(20);
   }
 }
 

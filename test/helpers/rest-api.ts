@@ -165,4 +165,3 @@ export async function recordTestAttempt(api: TestApi, deliveryId: string, attemp
   return { outcome, recorded };
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

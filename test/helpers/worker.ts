@@ -1,4 +1,5 @@
 // A delivery worker in this process over a test database, fast-polling so retries run on time.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after } from 'node:test';
 import { startDeliveryWorker, type WorkerSettings } from '../../src/delivery/worker.ts';
 import { createLogger } from '../../src/observability/logger.ts';
@@ -22,6 +23,6 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     const value = await check();
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
   }
 }

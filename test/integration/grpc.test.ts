@@ -1,6 +1,7 @@
 // hammer.v1.Hammer over a real gRPC connection (nice-grpc client, real PostgreSQL): all 18 RPCs with
 // every field, their error codes and BadRequest details, pagination and filters, health, reflection,
 // deadlines and cancellation, an unreachable database, unexpected errors and shutdown.
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pg from 'pg';
@@ -42,7 +43,6 @@ function subscriptionFields(topicId: string, overrides: Partial<Subscription> = 
   };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 test('topics: CreateTopic, GetTopic, UpdateTopic, ListTopics and DeleteTopic', async () => {
   const id = uniqueId('topic');

@@ -1,5 +1,6 @@
 // The health server: liveness while the process runs; readiness from a check that passes, fails, or
 // hangs (answered after the timeout, not hung); any method; other paths 404.
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { sql } from 'slonik';
@@ -63,7 +64,6 @@ test('readiness answers 503 after about a second when the check hangs', async ()
 });
 
 test('readiness with a shorter timeout, and a check that answers just in time', async () => {
-  const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
   const slow = await start(() => sleep(1000), 100);
   const started = performance.now();
   assert.equal((await slow.call('/readiness')).status, 503);

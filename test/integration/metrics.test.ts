@@ -1,6 +1,7 @@
 // The Prometheus metrics as a scraper reads them: the defaults, the REST, publish and attempt
 // counters, the deliveries gauges against real rows (exact, estimated, and kept when the database
 // fails or is slow), the gRPC middleware's counters, and the /metrics server.
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { createChannel, createClient, createServer, ServerError, Status, type CallContext } from 'nice-grpc';
@@ -182,7 +183,7 @@ test('the oldest pending age is 0 when nothing is pending', async () => {
   const topic = await insertTopic(empty.pool, { id: uniqueId('topic'), name: 'T' });
   await insertSubscription(empty.pool, { id: uniqueId('sub'), ...subscriptionFields(topic.id) });
   await publishMessage(empty.pool, { id: newId(), topic_id: topic.id, content_type: 'a/b', data: 'eA==' });
-  await new Promise((resolve) => setTimeout(resolve, 1100));
+  await sleep(1100);
   families = await scrape(metrics.registry);
   assert.ok(value(families, 'hammer_delivery_oldest_pending_age_seconds') >= 1);
   assert.equal(value(families, 'hammer_deliveries', { status: 'pending' }), 1);

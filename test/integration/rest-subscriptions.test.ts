@@ -1,6 +1,7 @@
 // The subscription routes over real HTTP and PostgreSQL: create (with a generated secret), the partial
 // update, get, list, delete; every validation rule with hammer's wording; not found and duplicates; and
 // that editing a subscription leaves the deliveries already made from it alone.
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startTestApi } from '../helpers/rest.ts';
@@ -17,7 +18,6 @@ import {
   publish,
   rowCounts,
   says,
-  sleep,
   subscriptionInput,
   subscriptionKeys,
 } from '../helpers/rest-api.ts';

@@ -1,5 +1,6 @@
 // The topic routes over real HTTP and PostgreSQL: create, update, get, list, delete, each rule of
 // validation with hammer's wording, not found, duplicates, and that a refused request writes nothing.
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startTestApi } from '../helpers/rest.ts';
@@ -17,7 +18,6 @@ import {
   deliveriesOf,
   rowCounts,
   says,
-  sleep,
   topicKeys,
 } from '../helpers/rest-api.ts';
 import { uniqueId } from '../helpers/fixtures.ts';

@@ -1,6 +1,7 @@
 // One delivery attempt against real receivers on 127.0.0.1: what is sent, what is recorded, and how
 // every kind of failure (status, hang, reset, huge body, redirect, refused, DNS, bad URL) is reported.
 // Timeout tests carry their own test timeout: without the sender's deadline they would hang forever.
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { createServer, type AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
@@ -317,6 +318,6 @@ async function waitFor(condition: () => boolean, timeoutMs = 2000): Promise<void
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await sleep(10);
   }
 }

@@ -1,5 +1,6 @@
 // The delivery engine end to end in one process: publish, the worker POSTs to real receivers on
 // 127.0.0.1 that behave well or badly, and every outcome is recorded; nothing stalls, nothing is lost.
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
@@ -113,7 +114,7 @@ test('a receiver that always fails ends failed after exactly max_delivery_attemp
   assert.equal(delivery.status, 'failed');
   assert.equal(delivery.delivery_attempts, 3);
   assert.equal(attempts.length, 3);
-  await new Promise((resolve) => setTimeout(resolve, 1500));
+  await sleep(1500);
   assert.equal(r.requests.length, 3, 'no attempt after the last one');
 });
 

@@ -1,4 +1,5 @@
 // The micro-batcher behind the delivery task's loads and records.
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createBatcher } from '../../src/delivery/batcher.ts';
@@ -16,7 +17,7 @@ test('a partial batch goes after maxWaitMs', async () => {
   const batches: string[][] = [];
   const echo = createBatcher(async (items: string[]) => (batches.push(items), items), { maxSize: 10, maxWaitMs: 20 });
   const first = echo('a');
-  await new Promise((resolve) => setTimeout(resolve, 5));
+  await sleep(5);
   const second = echo('b');
   assert.deepEqual(await Promise.all([first, second]), ['a', 'b']);
   assert.deepEqual(batches, [['a', 'b']]);
