@@ -1,17 +1,9 @@
 // Stops database work when the caller gives up (a gRPC deadline passed, the client cancelled): code
-// run under `withAbortSignal` starts no new query once the signal aborts, and the statement in
-// flight at that moment is cancelled with pg_cancel_backend, rolling back its transaction.
-import { AsyncLocalStorage } from 'node:async_hooks';
+// run under `withAbortSignal` (src/call-signal.ts) starts no new query once the signal aborts, and the
+// statement in flight at that moment is cancelled with pg_cancel_backend, rolling back its transaction.
 import { sql, type Interceptor } from 'slonik';
 import { z } from 'zod';
-
-const current = new AsyncLocalStorage<AbortSignal>();
-
-/** Runs `work` so that its queries stop when `signal` aborts. */
-export const withAbortSignal = <T>(signal: AbortSignal, work: () => T): T => current.run(signal, work);
-
-/** Runs `work` outside any caller's signal (the cancellation itself must not be cancelled). */
-export const withoutAbortSignal = <T>(work: () => T): T => current.exit(work);
+import { currentAbortSignal, withoutAbortSignal } from '../call-signal.ts';
 
 const backendPid = z.object({ pid: z.number() });
 
@@ -25,7 +17,7 @@ export function cancelOnAbort(cancel: (pid: number) => Promise<unknown>): Interc
   return {
     name: 'cancel-on-abort',
     afterPoolConnection: async (context, connection) => {
-      const signal = current.getStore();
+      const signal = currentAbortSignal();
       if (!signal) return null;
       signal.throwIfAborted();
       const pid = await connection.oneFirst(sql.type(backendPid)`select pg_backend_pid() as pid`);
@@ -41,7 +33,7 @@ export function cancelOnAbort(cancel: (pid: number) => Promise<unknown>): Interc
       return null;
     },
     beforeQueryExecution: async () => {
-      current.getStore()?.throwIfAborted();
+      currentAbortSignal()?.throwIfAborted();
       return null;
     },
   };

@@ -2,18 +2,10 @@
 // DEADLINE_EXCEEDED / CANCELLED and aborts the CallContext signal; this middleware then stops waiting
 // for the handler, and its database work stops too: the handler runs under `withAbortSignal`, so the
 // statement in flight is cancelled and no further query of the call starts (src/db/cancellation.ts).
+import { abortable } from 'abort-controller-x';
 import type { ServerMiddleware } from 'nice-grpc-common';
-import { withAbortSignal } from '../db/cancellation.ts';
+import { withAbortSignal } from '../call-signal.ts';
 import type { Logger } from '../observability/logger.ts';
-
-/** `work`'s outcome, or a rejection with the abort reason (an AbortError) as soon as `signal` aborts. */
-export function untilAborted<T>(signal: AbortSignal, work: Promise<T>): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}
 
 /**
  * Unary calls stop waiting when their signal aborts; streaming calls pass through (they watch the
@@ -29,7 +21,7 @@ export function stopOnAbort(logger: Logger): ServerMiddleware {
     // A unary handler never yields: its first step is its result.
     const work = withAbortSignal(signal, () => call.next(call.request, context).next());
     try {
-      return (await untilAborted(signal, work)).value;
+      return (await abortable(signal, work)).value;
     } catch (error) {
       if (signal.aborted) {
         logger.debug({ method, elapsedMs: Date.now() - started }, 'grpc-call-aborted');
