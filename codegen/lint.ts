@@ -1,19 +1,28 @@
 // Lints the contracts: OpenAPI (redocly), proto (buf lint), and buf breaking against the first
-// committed hammer.proto, so no change ever breaks the wire format that hammer's clients rely on.
+// committed hammer.proto, so no change ever breaks the wire format that hammer's clients rely on;
+// then the import rules between layers (dependency-cruiser, .dependency-cruiser.cjs).
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
 const bin = (name: string) => join(root, 'node_modules/.bin', name);
 const protoFile = 'proto/hammer/v1/hammer.proto';
+/** The import-rule check: the server's and the SDK's sources against .dependency-cruiser.cjs. */
+const importRulesArgs = ['src', 'clients/typescript/src', '--config', '.dependency-cruiser.cjs', '--output-type', 'err'];
 
+/** Runs one linter; a failure is reported and the others still run. */
 function run(title: string, command: string, args: string[]): void {
   console.log(`lint: ${title}`);
-  execFileSync(command, args, {
-    cwd: root,
-    stdio: 'inherit',
-    env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' },
-  });
+  try {
+    execFileSync(command, args, {
+      cwd: root,
+      stdio: 'inherit',
+      env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' },
+    });
+  } catch {
+    console.error(`lint: ${title} failed`);
+    process.exitCode = 1;
+  }
 }
 
 function firstCommitOf(path: string): string | undefined {
@@ -25,15 +34,12 @@ function firstCommitOf(path: string): string | undefined {
   }
 }
 
-try {
-  run('openapi.yaml (redocly)', bin('redocly'), ['lint', '--format=codeframe', 'openapi.yaml']);
-  run('proto (buf lint)', bin('buf'), ['lint']);
-  const baseline = firstCommitOf(protoFile);
-  if (baseline) {
-    run(`proto (buf breaking against ${baseline.slice(0, 12)})`, bin('buf'), ['breaking', '--against', `.git#ref=${baseline}`]);
-  } else {
-    console.log('lint: buf breaking skipped: no committed hammer.proto in this checkout');
-  }
-} catch {
-  process.exitCode = 1;
+run('openapi.yaml (redocly)', bin('redocly'), ['lint', '--format=codeframe', 'openapi.yaml']);
+run('proto (buf lint)', bin('buf'), ['lint']);
+const baseline = firstCommitOf(protoFile);
+if (baseline) {
+  run(`proto (buf breaking against ${baseline.slice(0, 12)})`, bin('buf'), ['breaking', '--against', `.git#ref=${baseline}`]);
+} else {
+  console.log('lint: buf breaking skipped: no committed hammer.proto in this checkout');
 }
+run('imports between layers (dependency-cruiser)', bin('depcruise'), importRulesArgs);

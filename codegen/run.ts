@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import openapiTS, { astToString } from 'openapi-typescript';
 import { renderRoutes } from './routes.ts';
+import { renderRules } from './rules.ts';
+import { renderStructure } from './structure.ts';
 
 const root = join(import.meta.dirname, '..');
 const outputDirs = ['src/generated', 'clients/typescript/src/generated'];
@@ -58,6 +60,8 @@ async function generate(base: string): Promise<void> {
   const types = astToString(await openapiTS(spec));
   for (const dir of outputDirs) write(base, join(dir, 'openapi.ts'), 'openapi.yaml', types);
   write(base, 'src/generated/routes.ts', 'openapi.yaml', renderRoutes(spec));
+  write(base, 'src/generated/rules.ts', 'openapi.yaml', renderRules(spec));
+  write(base, 'src/generated/openapi-structure.ts', 'openapi.yaml', renderStructure(spec));
 }
 
 function findStale(fresh: string, committed: string): string[] {

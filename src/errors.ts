@@ -1,5 +1,6 @@
 // Domain errors shared by every layer. Each transport maps them once: REST to an HTTP status with
 // hammer's error body, gRPC to a status code with a google.rpc.BadRequest detail.
+import { Status } from 'nice-grpc-common';
 
 export interface FieldViolation {
   field: string;
@@ -8,14 +9,13 @@ export interface FieldViolation {
 
 export type ErrorKind = 'invalid_argument' | 'not_found' | 'already_exists' | 'unavailable';
 
-/** gRPC status code numbers, which hammer also puts in the `code` of its REST error body. */
-export const grpcCodes = {
-  invalid_argument: 3,
-  not_found: 5,
-  already_exists: 6,
-  internal: 13,
-  unavailable: 14,
-} as const;
+/** The gRPC status of each kind; hammer also puts its number in the `code` of its REST error body. */
+export const grpcStatus: Readonly<Record<ErrorKind, Status>> = {
+  invalid_argument: Status.INVALID_ARGUMENT,
+  not_found: Status.NOT_FOUND,
+  already_exists: Status.ALREADY_EXISTS,
+  unavailable: Status.UNAVAILABLE,
+};
 
 export class DomainError extends Error {
   readonly kind: ErrorKind;

@@ -1,16 +1,19 @@
 // What each command starts, and how it stops: `migrate`, `server` (REST, gRPC), `worker`, and
 // `start` (all of them in one process, on the embedded PostgreSQL unless HAMMER_DATABASE_URL is set).
-// Server and worker processes also serve metrics and health checks.
-import { sql } from 'slonik';
+// Server and worker processes also serve metrics and health checks, and own their readiness.
 import { ConfigError, type Config } from './config.ts';
 import { startEmbeddedPostgres } from './db/embedded.ts';
 import { migrate } from './db/migrate.ts';
-import { createDatabasePool, type DatabasePool } from './db/pool.ts';
+import { createDatabasePool, pingDatabase, type DatabasePool } from './db/pool.ts';
+import { attemptOutcome } from './delivery/failures.ts';
 import { startDeliveryWorker } from './delivery/worker.ts';
 import { startHealthServer } from './observability/health.ts';
 import type { Logger } from './observability/logger.ts';
-import { createMetrics, startMetricsServer, type Metrics } from './observability/metrics.ts';
+import { startMetricsServer } from './observability/metrics-server.ts';
+import { createMetrics, type Metrics } from './observability/metrics.ts';
+import { createReadiness, type Readiness } from './observability/readiness.ts';
 import { createServices } from './services/index.ts';
+import { readDeliveryGauges } from './store/metrics.ts';
 
 export interface Running {
   stop(): Promise<void>;
@@ -46,32 +49,30 @@ function stopAll(parts: (Running | undefined)[]): Running {
 const poolPart = (pool: DatabasePool): Running => ({ stop: () => pool.end() });
 
 /**
- * Metrics and health listeners. A port already taken (a server and a worker on one host with the
+ * A metrics or health listener. A port already taken (a server and a worker on one host with the
  * default ports) is logged and skipped, as hammer does, rather than stopping the process.
  */
-async function startSideListeners(config: Config, metrics: Metrics, pool: DatabasePool, logger: Logger): Promise<Running[]> {
-  const parts: Running[] = [];
-  const tryStart = async (name: string, start: () => Promise<{ port: number; close(): Promise<void> }>) => {
-    try {
-      const listener = await start();
-      logger.info({ port: listener.port }, `${name}-server-started`);
-      parts.push({ stop: () => listener.close() });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
-      logger.warn({ err: error }, `${name}-server-failed-to-start`);
-    }
-  };
-  if (config.metricsEnabled) {
-    await tryStart('metrics', () => startMetricsServer({ host: config.host, port: config.metricsPort, registry: metrics.registry }));
+async function startSideListener(name: string, start: () => Promise<{ port: number; close(): Promise<void> }>, logger: Logger): Promise<Running | undefined> {
+  try {
+    const listener = await start();
+    logger.info({ port: listener.port }, `${name}-server-started`);
+    return { stop: () => listener.close() };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    logger.warn({ err: error }, `${name}-server-failed-to-start`);
+    return undefined;
   }
-  if (config.healthCheckEnabled) {
-    const check = async () => void (await pool.query(sql.unsafe`select 1`));
-    await tryStart('health-check', () => startHealthServer({ host: config.host, port: config.healthCheckPort, check }));
-  }
-  return parts;
 }
 
-async function startApiListeners(config: Config, pool: DatabasePool, metrics: Metrics, logger: Logger): Promise<Running[]> {
+async function startMetricsListener(config: Config, metrics: Metrics, logger: Logger): Promise<Running | undefined> {
+  if (!config.metricsEnabled) return undefined;
+  return startSideListener('metrics', () => startMetricsServer({ host: config.host, port: config.metricsPort, registry: metrics.registry }), logger);
+}
+
+/** Readiness of this process: started, not stopping, and the database answering `select 1` within a second. */
+const readinessOf = (pool: () => DatabasePool) => createReadiness({ ping: () => pingDatabase(pool(), 1000) });
+
+async function startApiListeners(config: Config, pool: DatabasePool, metrics: Metrics, readiness: Readiness, logger: Logger): Promise<Running[]> {
   // Loaded here, not at the top: a worker process never needs the API stack (Express, the OpenAPI
   // validator, gRPC), which would cost it start-up time and memory.
   const [{ startRestServer }, { startGrpcServer }, { grpcMetricsMiddleware }, { HammerDefinition }] = await Promise.all([
@@ -103,7 +104,7 @@ async function startApiListeners(config: Config, pool: DatabasePool, metrics: Me
   if (config.grpcEnabled) {
     const grpc = await startGrpcServer({
       services,
-      pool,
+      readiness,
       logger,
       host: config.host,
       port: config.grpcPort,
@@ -121,7 +122,7 @@ function startWorker(config: Config, databaseUrl: string, pool: DatabasePool, me
     databaseUrl,
     pool,
     logger,
-    onAttempt: metrics.attemptMade,
+    onAttempt: (result) => metrics.attemptMade(attemptOutcome(result.failure), result.execution_duration / 1000),
     settings: {
       concurrency: config.workerConcurrency,
       pollInterval: config.workerDatabaseDelay,
@@ -147,28 +148,56 @@ async function startInOrder(steps: (() => Promise<Running | Running[] | undefine
   return stopAll(started);
 }
 
+/**
+ * A long-running process. The health listener opens first (so /liveness answers while hammer starts)
+ * and /readiness says 503 `starting` until every step has run: every other listener accepts
+ * connections and the worker runs. Stopping turns readiness to 503 first (a load balancer stops
+ * sending traffic while the rest drains), stops the steps in reverse order, and the health listener last.
+ */
+async function runProcess(config: Config, readiness: Readiness, logger: Logger, steps: Parameters<typeof startInOrder>[0]): Promise<Running> {
+  const health = config.healthCheckEnabled
+    ? await startSideListener('health-check', () => startHealthServer({ host: config.host, port: config.healthCheckPort, readiness }), logger)
+    : undefined;
+  let parts: Running;
+  try {
+    parts = await startInOrder(steps);
+    await readiness.started();
+  } catch (error) {
+    await health?.stop().catch(() => {});
+    throw error;
+  }
+  const all = stopAll([parts, health]);
+  return {
+    stop() {
+      readiness.stopping();
+      return all.stop();
+    },
+  };
+}
+
 export async function runMigrate(config: Config, logger: Logger): Promise<void> {
   await migrate(requireDatabaseUrl(config, 'migrate'), config.migrationsDir, logger);
 }
 
 export async function runServer(config: Config, logger: Logger): Promise<Running> {
-  const pool = await createDatabasePool(requireDatabaseUrl(config, 'server'), { maxConnections: config.databaseMaxOpenConns });
-  const metrics = createMetrics({ pool, logger });
-  return startInOrder([
+  const pool = await createDatabasePool(requireDatabaseUrl(config, 'server'), { maxConnections: config.databaseMaxOpenConns, logger });
+  const metrics = createMetrics({ deliveryGauges: (limits, timeoutMs) => readDeliveryGauges(pool, limits, timeoutMs), logger });
+  const readiness = readinessOf(() => pool);
+  return runProcess(config, readiness, logger, [
     async () => poolPart(pool),
-    () => startSideListeners(config, metrics, pool, logger),
-    () => startApiListeners(config, pool, metrics, logger),
+    () => startMetricsListener(config, metrics, logger),
+    () => startApiListeners(config, pool, metrics, readiness, logger),
   ]);
 }
 
 export async function runWorker(config: Config, logger: Logger): Promise<Running> {
   const databaseUrl = requireDatabaseUrl(config, 'worker');
-  const pool = await createDatabasePool(databaseUrl, { maxConnections: config.databaseMaxOpenConns });
+  const pool = await createDatabasePool(databaseUrl, { maxConnections: config.databaseMaxOpenConns, logger });
   // No database gauges here: the servers export them, once for the whole database.
   const metrics = createMetrics({ logger });
-  return startInOrder([
+  return runProcess(config, readinessOf(() => pool), logger, [
     async () => poolPart(pool),
-    () => startSideListeners(config, metrics, pool, logger),
+    () => startMetricsListener(config, metrics, logger),
     () => startWorker(config, databaseUrl, pool, metrics, logger),
   ]);
 }
@@ -177,7 +206,8 @@ export async function runStart(config: Config, logger: Logger): Promise<Running>
   let databaseUrl = config.databaseUrl;
   let pool: DatabasePool;
   let metrics: Metrics;
-  return startInOrder([
+  const readiness = readinessOf(() => pool);
+  return runProcess(config, readiness, logger, [
     async () => {
       if (databaseUrl) return undefined;
       const postgres = await startEmbeddedPostgres({
@@ -193,11 +223,11 @@ export async function runStart(config: Config, logger: Logger): Promise<Running>
     },
     async () => {
       await migrate(databaseUrl!, config.migrationsDir, logger);
-      pool = await createDatabasePool(databaseUrl!, { maxConnections: config.databaseMaxOpenConns });
+      pool = await createDatabasePool(databaseUrl!, { maxConnections: config.databaseMaxOpenConns, logger });
       return poolPart(pool);
     },
-    () => startSideListeners(config, (metrics = createMetrics({ pool, logger })), pool, logger),
+    () => startMetricsListener(config, (metrics = createMetrics({ deliveryGauges: (limits, timeoutMs) => readDeliveryGauges(pool, limits, timeoutMs), logger })), logger),
     () => startWorker(config, databaseUrl!, pool, metrics, logger),
-    () => startApiListeners(config, pool, metrics, logger),
+    () => startApiListeners(config, pool, metrics, readiness, logger),
   ]);
 }

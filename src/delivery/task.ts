@@ -15,7 +15,7 @@ export interface DeliverTaskOptions {
   pool: DatabasePool;
   sender: Sender;
   logger: Logger;
-  /** Called after each recorded attempt (metrics). */
+  /** Called after each recorded attempt (metrics: see attemptOutcome in failures.ts). */
   onAttempt?: (result: AttemptResult) => void;
   /** How loads and records are grouped; the defaults suit the worker's concurrency. */
   batch?: BatcherOptions;
@@ -51,8 +51,10 @@ export function deliverTask({ pool, sender, logger, onAttempt, batch = { maxSize
     if (!delivery || delivery.status !== 'pending' || delivery.delivery_attempts >= payload.attempt) return;
 
     const result = await sender.send(delivery);
+    // The failure kind is for the metrics; the attempt is stored without it.
+    const { failure: _failure, ...stored } = result;
     const attemptId = newId();
-    const recorded = await record({ delivery_id: delivery.id, attempt: delivery.delivery_attempts + 1, outcome: { id: attemptId, ...result } });
+    const recorded = await record({ delivery_id: delivery.id, attempt: delivery.delivery_attempts + 1, outcome: { id: attemptId, ...stored } });
     if (!recorded) return; // another worker recorded this attempt first
     onAttempt?.(result);
     logger.info(

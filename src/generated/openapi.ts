@@ -225,9 +225,12 @@ export interface components {
         Id: string;
         /** @description An id to filter on; empty means no filter. */
         IdFilter: string;
+        /** @description Text of 1 to 255 characters, without the NUL character. */
+        Text: string;
         UInt32: number;
         PositiveUInt32: number;
         /**
+         * Format: time-filter
          * @description An RFC 3339 timestamp (`2021-03-18T11:10:29Z`) or a date (`2021-03-18`, midnight UTC); empty means no filter.
          * @example 2021-03-18T11:10:29Z
          */
@@ -256,12 +259,12 @@ export interface components {
         TopicCreate: {
             id: components["schemas"]["Id"];
             /** @description Human-readable name. */
-            name: string;
+            name: components["schemas"]["Text"];
         };
         /** @description The new name of the topic; other fields are ignored. */
         TopicUpdate: {
             /** @description Human-readable name. */
-            name: string;
+            name: components["schemas"]["Text"];
         };
         CreateTopicRequest: {
             topic: components["schemas"]["TopicCreate"];
@@ -296,7 +299,7 @@ export interface components {
             id: components["schemas"]["Id"];
             topic_id: components["schemas"]["Id"];
             /** @description Human-readable name. */
-            name: string;
+            name: components["schemas"]["Text"];
             url: components["schemas"]["WebhookUrl"];
             secret_token?: components["schemas"]["SecretToken"];
             max_delivery_attempts: components["schemas"]["PositiveUInt32"];
@@ -307,7 +310,7 @@ export interface components {
         SubscriptionUpdate: {
             topic_id?: components["schemas"]["Id"];
             /** @description Human-readable name. */
-            name?: string;
+            name?: components["schemas"]["Text"];
             url?: components["schemas"]["WebhookUrl"];
             secret_token?: components["schemas"]["SecretToken"];
             max_delivery_attempts?: components["schemas"]["PositiveUInt32"];
@@ -315,7 +318,8 @@ export interface components {
             delivery_attempt_timeout?: components["schemas"]["PositiveUInt32"];
         };
         /**
-         * @description An absolute http or https URL.
+         * Format: http-url
+         * @description An absolute http or https URL (`http://` or `https://`, then a host).
          * @example https://httpbin.org/post
          */
         WebhookUrl: string;
@@ -344,7 +348,7 @@ export interface components {
         MessageCreate: {
             topic_id: components["schemas"]["Id"];
             /** @description Media type of data. */
-            content_type: string;
+            content_type: components["schemas"]["Text"];
             /** @description The payload as text; it is stored and delivered base64-encoded. */
             data: string;
         };

@@ -5,7 +5,6 @@ import { composeServerMiddleware, ServerError, Status, type ServerMiddleware } f
 import { BadRequest, errorDetailsServerMiddleware, RichServerError } from 'nice-grpc-error-details';
 import { DomainError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
-import { asDatabaseUnavailable } from '../store/errors.ts';
 
 const codes: Record<DomainError['kind'], Status> = {
   invalid_argument: Status.INVALID_ARGUMENT,
@@ -33,11 +32,6 @@ function mapErrors(logger: Logger): ServerMiddleware {
     } catch (error) {
       if (error instanceof ServerError || isAbortError(error)) throw error;
       if (error instanceof DomainError) throw toServerError(error);
-      const unavailable = asDatabaseUnavailable(error);
-      if (unavailable) {
-        logger.warn({ err: error, method: call.method.path }, 'database-unavailable');
-        throw toServerError(unavailable);
-      }
       logger.error({ err: error, method: call.method.path }, 'grpc-request-failed');
       throw new ServerError(Status.INTERNAL, 'internal error');
     }

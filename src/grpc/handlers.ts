@@ -3,76 +3,48 @@
 import type { HammerServiceImplementation } from '../generated/proto/hammer/v1/hammer.ts';
 import type { Services } from '../services/index.ts';
 
-type NotGiven<T> = { [K in keyof T]: T[K] | undefined };
+/** A proto message's fields, without those at their zero value. */
+export type Given<T> = { [K in keyof T]?: T[K] };
 
-/** `value`, or undefined for proto3's zero value ("" or 0). */
-const given = <T>(value: T): T | undefined => (value === '' || value === 0 ? undefined : value);
-
-/** A list request as list input: a 0 limit is the default, "" filters are no filter. */
-function listInput<T extends { [K in keyof T]: string | number }>(request: T): NotGiven<T> {
-  const input = {} as NotGiven<T>;
-  for (const key of Object.keys(request) as (keyof T)[]) input[key] = given(request[key]);
-  return input;
+/**
+ * The fields of `message` that were given: "" and 0 are proto3's "not set", so they are left out, as
+ * an absent JSON field. A required field then fails with hammer's "cannot be blank" (REST's explicit
+ * `0` says "must be no less than 1"), a partial update keeps the current value, a 0 limit is the
+ * default and an empty filter no filter.
+ */
+export function withoutZeroValues<T extends object>(message: T | undefined): Given<T> {
+  const given: Given<T> = {};
+  for (const [key, value] of Object.entries(message ?? {}) as [keyof T, T[keyof T]][]) {
+    if (value !== '' && value !== 0) given[key] = value;
+  }
+  return given;
 }
-
-const emptyTopic = { id: '', name: '' };
-const emptySubscription = {
-  id: '',
-  topic_id: '',
-  name: '',
-  url: '',
-  secret_token: '',
-  max_delivery_attempts: 0,
-  delivery_attempt_delay: 0,
-  delivery_attempt_timeout: 0,
-};
-const emptyMessage = { topic_id: '', content_type: '', data: '' };
 
 export function hammerHandlers(services: Services): HammerServiceImplementation {
   const { topics, subscriptions, messages, deliveries, deliveryAttempts } = services;
   return {
-    createTopic: ({ topic = emptyTopic }) => topics.create({ id: topic.id, name: topic.name }),
-    updateTopic: ({ topic = emptyTopic }) => topics.update(topic.id, { name: topic.name }),
+    createTopic: ({ topic }) => topics.create(withoutZeroValues(topic)),
+    updateTopic: ({ topic }) => topics.update(topic?.id ?? '', withoutZeroValues(topic)),
     getTopic: ({ id }) => topics.get(id),
-    listTopics: (request) => topics.list(listInput(request)),
+    listTopics: (request) => topics.list(withoutZeroValues(request)),
     deleteTopic: async ({ id }) => (await topics.delete(id), {}),
 
-    // Zero values are passed on: required fields then fail with hammer's "cannot be blank", and an
-    // empty secret_token gets a generated one.
-    createSubscription: ({ subscription: s = emptySubscription }) =>
-      subscriptions.create({
-        id: s.id,
-        topic_id: s.topic_id,
-        name: s.name,
-        url: s.url,
-        secret_token: s.secret_token,
-        max_delivery_attempts: s.max_delivery_attempts,
-        delivery_attempt_delay: s.delivery_attempt_delay,
-        delivery_attempt_timeout: s.delivery_attempt_timeout,
-      }),
-    // A partial update, as the REST PATCH: zero fields keep their value.
-    updateSubscription: ({ subscription: s = emptySubscription }) =>
-      subscriptions.update(s.id, {
-        topic_id: given(s.topic_id),
-        name: given(s.name),
-        url: given(s.url),
-        secret_token: given(s.secret_token),
-        max_delivery_attempts: given(s.max_delivery_attempts),
-        delivery_attempt_delay: given(s.delivery_attempt_delay),
-        delivery_attempt_timeout: given(s.delivery_attempt_timeout),
-      }),
+    // An empty secret_token gets a generated one.
+    createSubscription: ({ subscription }) => subscriptions.create(withoutZeroValues(subscription)),
+    // A partial update, as the REST PATCH.
+    updateSubscription: ({ subscription }) => subscriptions.update(subscription?.id ?? '', withoutZeroValues(subscription)),
     getSubscription: ({ id }) => subscriptions.get(id),
-    listSubscriptions: (request) => subscriptions.list(listInput(request)),
+    listSubscriptions: (request) => subscriptions.list(withoutZeroValues(request)),
     deleteSubscription: async ({ id }) => (await subscriptions.delete(id), {}),
 
-    createMessage: ({ message: m = emptyMessage }) => messages.create({ topic_id: m.topic_id, content_type: m.content_type, data: m.data }),
+    createMessage: ({ message }) => messages.create(withoutZeroValues(message)),
     getMessage: ({ id }) => messages.get(id),
-    listMessages: (request) => messages.list(listInput(request)),
+    listMessages: (request) => messages.list(withoutZeroValues(request)),
     deleteMessage: async ({ id }) => (await messages.delete(id), {}),
 
     getDelivery: ({ id }) => deliveries.get(id),
-    listDeliveries: (request) => deliveries.list(listInput(request)),
+    listDeliveries: (request) => deliveries.list(withoutZeroValues(request)),
     getDeliveryAttempt: ({ id }) => deliveryAttempts.get(id),
-    listDeliveryAttempts: (request) => deliveryAttempts.list(listInput(request)),
+    listDeliveryAttempts: (request) => deliveryAttempts.list(withoutZeroValues(request)),
   };
 }

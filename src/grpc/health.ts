@@ -1,72 +1,40 @@
-// grpc.health.v1.Health: SERVING while the database answers a `select 1`, checked periodically;
-// NOT_SERVING while it does not, and from the moment the server starts closing.
-import { setTimeout as sleep } from 'node:timers/promises';
+// grpc.health.v1.Health: SERVING while the process is ready (src/observability/readiness.ts: started,
+// not stopping, database answering), NOT_SERVING otherwise, and from the moment the server starts closing.
 import type { ServiceImplementation } from 'nice-grpc';
 import { HealthServiceImpl, HealthState, type HealthDefinition } from 'nice-grpc-server-health';
-import { sql } from 'slonik';
-import type { DatabasePool } from '../db/pool.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { Readiness, ReadinessState } from '../observability/readiness.ts';
 
 export interface HealthOptions {
-  pool: DatabasePool;
+  readiness: Pick<Readiness, 'current' | 'subscribe'>;
   /** Services reported besides the server as a whole (''). */
   serviceNames: readonly string[];
   logger: Logger;
-  /** Time between two checks. */
-  intervalMs?: number;
-  /** A check that takes longer counts as a failure. */
-  timeoutMs?: number;
 }
 
 export interface Health {
   service: ServiceImplementation<HealthDefinition>;
-  /** Stops checking, reports NOT_SERVING and ends every Watch stream (so a graceful shutdown is not held open). */
+  /** Stops following readiness, reports NOT_SERVING and ends every Watch stream (so a graceful shutdown is not held open). */
   stop(): void;
 }
 
-/** Rejects unless the database answers `select 1` within `timeoutMs`. */
-async function pingDatabase(pool: DatabasePool, timeoutMs: number): Promise<void> {
-  const timer = new AbortController();
-  const timedOut = sleep(timeoutMs, undefined, { signal: timer.signal }).then(() => {
-    throw new Error(`no answer within ${timeoutMs} ms`);
-  });
-  try {
-    await Promise.race([pool.query(sql.unsafe`select 1`), timedOut]);
-  } finally {
-    timer.abort();
-    timedOut.catch(() => {});
-  }
-}
-
-/** Checks the database once now (so the first answer is already true), then every `intervalMs`. */
-export async function startHealth({ pool, serviceNames, logger, intervalMs = 2000, timeoutMs = 1000 }: HealthOptions): Promise<Health> {
+export function startHealth({ readiness, serviceNames, logger }: HealthOptions): Health {
   const state = HealthState();
   const closing = new AbortController();
   const setStatus = (status: 'healthy' | 'unhealthy') => {
     for (const name of ['', ...serviceNames]) state.setStatus(status, name);
   };
 
-  let healthy: boolean | undefined;
-  const check = async () => {
-    try {
-      await pingDatabase(pool, timeoutMs);
-      if (healthy === false) logger.info('grpc-health-database-reachable');
-      healthy = true;
-    } catch (err) {
-      if (healthy !== false) logger.warn({ err }, 'grpc-health-database-unreachable');
-      healthy = false;
-    }
-    if (!closing.signal.aborted) setStatus(healthy ? 'healthy' : 'unhealthy');
+  const databaseLost = (s: ReadinessState) => !s.ready && s.reason === 'database';
+  let previous = readiness.current();
+  const show = (next: ReadinessState) => {
+    if (!next.ready && next.reason === 'database' && !databaseLost(previous)) logger.warn({ error: next.error }, 'grpc-health-database-unreachable');
+    if (databaseLost(previous) && !databaseLost(next)) logger.info('grpc-health-database-reachable');
+    previous = next;
+    setStatus(next.ready ? 'healthy' : 'unhealthy');
   };
-
-  // One check at a time: the next is scheduled when the previous one ends.
-  let timer: NodeJS.Timeout | undefined;
-  const schedule = () => {
-    timer = setTimeout(() => void check().finally(() => closing.signal.aborted || schedule()), intervalMs);
-    timer.unref();
-  };
-  await check();
-  schedule();
+  setStatus(previous.ready ? 'healthy' : 'unhealthy');
+  const unsubscribe = readiness.subscribe(show);
 
   const impl = HealthServiceImpl(state);
   return {
@@ -75,7 +43,7 @@ export async function startHealth({ pool, serviceNames, logger, intervalMs = 200
       watch: (request, context) => impl.watch(request, { ...context, signal: AbortSignal.any([context.signal, closing.signal]) }),
     },
     stop() {
-      clearTimeout(timer);
+      unsubscribe();
       setStatus('unhealthy');
       closing.abort();
     },

@@ -1,11 +1,12 @@
 // The gRPC server: hammer.v1.Hammer over the same services as REST, the standard health service and
 // server reflection. Middleware, outermost first: the caller's (metrics), error mapping, then
 // deadline/cancellation handling next to the handlers.
+import { abortable } from 'abort-controller-x';
 import { createServer, type ServerMiddleware } from 'nice-grpc';
 import { HealthDefinition } from 'nice-grpc-server-health';
 import { HammerDefinition } from '../generated/proto/hammer/v1/hammer.ts';
-import type { DatabasePool } from '../db/pool.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { Readiness } from '../observability/readiness.ts';
 import type { Services } from '../services/index.ts';
 import { stopOnAbort } from './deadlines.ts';
 import { errorMiddleware } from './errors.ts';
@@ -15,8 +16,8 @@ import { addReflection } from './reflection.ts';
 
 export interface GrpcServerOptions {
   services: Services;
-  /** Checked by the health service (`select 1`). */
-  pool: DatabasePool;
+  /** What the health service reports (SERVING while ready). */
+  readiness: Pick<Readiness, 'current' | 'subscribe'>;
   host: string;
   /** 0 picks a free port (see the returned `port`). */
   port: number;
@@ -27,8 +28,6 @@ export interface GrpcServerOptions {
   middleware?: ServerMiddleware[];
   /** How long close() waits for calls in flight before cutting them off. */
   shutdownTimeoutMs?: number;
-  /** Database health check period and timeout. */
-  healthCheck?: { intervalMs?: number; timeoutMs?: number };
 }
 
 export interface GrpcServer {
@@ -42,12 +41,12 @@ export interface GrpcServer {
 const address = (host: string, port: number) => `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`;
 
 export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcServer> {
-  const { services, pool, logger, maxMessageBytes, middleware = [], shutdownTimeoutMs = 10_000 } = options;
+  const { services, readiness, logger, maxMessageBytes, middleware = [], shutdownTimeoutMs = 10_000 } = options;
   let server = createServer(maxMessageBytes === undefined ? {} : { 'grpc.max_receive_message_length': maxMessageBytes });
   for (const extra of middleware) server = server.use(extra);
   server = server.use(errorMiddleware(logger)).use(stopOnAbort(logger));
 
-  const health = await startHealth({ pool, serviceNames: [HammerDefinition.fullName], logger, ...options.healthCheck });
+  const health = startHealth({ readiness, serviceNames: [HammerDefinition.fullName], logger });
   server.add(HammerDefinition, hammerHandlers(services));
   server.add(HealthDefinition, health.service);
   addReflection(server, [HammerDefinition.fullName]);
@@ -67,15 +66,14 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     close() {
       closed ??= (async () => {
         health.stop();
-        let timer: NodeJS.Timeout | undefined;
-        const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), shutdownTimeoutMs)));
-        const shutdown = server.shutdown();
-        if ((await Promise.race([shutdown, timedOut])) === 'timeout') {
+        const timeout = AbortSignal.timeout(shutdownTimeoutMs);
+        try {
+          await abortable(timeout, server.shutdown());
+        } catch (error) {
+          if (!timeout.aborted) throw error;
           logger.warn({ timeoutMs: shutdownTimeoutMs }, 'grpc-server-forced-shutdown');
           server.forceShutdown();
-          shutdown.catch(() => {});
         }
-        clearTimeout(timer);
         logger.info('grpc-server-stopped');
       })();
       return closed;

@@ -1,12 +1,9 @@
 // Prometheus metrics: the process and Node defaults, REST requests, published messages, delivery
-// attempts, and two gauges read from the database at scrape time (deliveries by status and the age of
-// the oldest pending one). hammer itself exports only the gRPC counters (see grpc-metrics.ts).
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { DatabasePool } from '../db/pool.ts';
-import type { AttemptResult } from '../delivery/send.ts';
-import { deliveryStatuses, readDeliveryGauges, type DeliveryGaugeLimits, type DeliveryGauges } from '../store/metrics.ts';
+// attempts, and the deliveries gauges (delivery-gauges.ts). hammer itself exports only the gRPC
+// counters (see grpc-metrics.ts).
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { registerDeliveryGauges, type DeliveryGaugeLimits, type ReadDeliveryGauges } from './delivery-gauges.ts';
 import type { Logger } from './logger.ts';
-import { notFound, requestPath, serveHttp, type HttpService } from './http-server.ts';
 
 /**
  * How an attempt ended, the `outcome` label of the attempt metrics:
@@ -15,23 +12,17 @@ import { notFound, requestPath, serveHttp, type HttpService } from './http-serve
  * - `timeout`: no complete answer within the subscription's delivery_attempt_timeout;
  * - `connection_error`: no answer at all (refused, reset, DNS, TLS, an invalid URL), or the
  *   connection broke while the response body was read.
+ * The engine decides which (delivery/failures.ts); metrics only count.
  */
-export const attemptOutcomes = ['success', 'http_error', 'timeout', 'connection_error'] as const;
+const attemptOutcomes = ['success', 'http_error', 'timeout', 'connection_error'] as const;
 export type AttemptOutcome = (typeof attemptOutcomes)[number];
 
-type AttemptFields = Pick<AttemptResult, 'success' | 'response_status_code' | 'error' | 'execution_duration'>;
-
-export function attemptOutcome(result: AttemptFields): AttemptOutcome {
-  if (result.success) return 'success';
-  // send.ts words every timeout "timeout after <n> s", also one hit while reading the body.
-  if (result.error.startsWith('timeout after ')) return 'timeout';
-  if (result.response_status_code > 0 && !result.error.endsWith('(while reading the response body)')) return 'http_error';
-  return 'connection_error';
-}
-
 export interface MetricsOptions {
-  /** The database the deliveries gauges read; without it they are not registered (a process with no pool). */
-  pool?: DatabasePool;
+  /**
+   * Reads the deliveries gauges from the database (the store's readDeliveryGauges over a pool);
+   * without it they are not registered (a process that does not export them).
+   */
+  deliveryGauges?: ReadDeliveryGauges;
   /** statement_timeout of the gauges' queries; a scrape waits at most this long (plus 250 ms) for them. Default 1000. */
   queryTimeoutMs?: number;
   /**
@@ -52,8 +43,8 @@ export interface Metrics {
   observeHttp(route: string, method: string, status: number, seconds: number): void;
   /** One message stored (whether or not its topic has subscriptions). */
   messagePublished(topicId: string): void;
-  /** One recorded delivery attempt. */
-  attemptMade(result: AttemptFields): void;
+  /** One recorded delivery attempt, and how long its webhook request took. */
+  attemptMade(outcome: AttemptOutcome, seconds: number): void;
 }
 
 /** Buckets for webhook calls: from a local receiver's milliseconds to a minute-long timeout. */
@@ -101,7 +92,13 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     attemptDuration.zero({ outcome });
   }
 
-  if (options.pool) registerDeliveryGauges(options.pool, registry, options);
+  if (options.deliveryGauges) {
+    registerDeliveryGauges(registry, options.deliveryGauges, {
+      queryTimeoutMs: options.queryTimeoutMs ?? 1000,
+      limits: { pending: 100_000, completed: 10_000, failed: 10_000, ...options.exactCountLimits },
+      logger: options.logger,
+    });
+  }
 
   return {
     registry,
@@ -113,120 +110,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     messagePublished(topicId) {
       messagesPublished.inc({ topic_id: topicId });
     },
-    attemptMade(result) {
-      const outcome = attemptOutcome(result);
+    attemptMade(outcome, seconds) {
       attempts.inc({ outcome });
-      attemptDuration.observe({ outcome }, result.execution_duration / 1000);
+      attemptDuration.observe({ outcome }, seconds);
     },
   };
-}
-
-/**
- * `hammer_deliveries{status}` and `hammer_delivery_oldest_pending_age_seconds`, read when scraped.
- *
- * Query strategy (src/store/metrics.ts), so a scrape stays cheap with millions of deliveries:
- * - each status is counted over at most its limit of rows (`count(*)` of a `limit`ed subquery): the
- *   planner walks deliveries_status_idx (status, created_at, id) for a rare status and a few pages of
- *   the table for a common one. Below the limit the count is exact, which it usually is for `pending`
- *   (deliveries waiting or being retried). At the limit the
- *   planner's estimate is used: pg_class.reltuples scaled to the table's current size, times the
- *   status's frequency in pg_stats.most_common_freqs (as fresh as the last autovacuum ANALYZE), never
- *   less than the limit;
- * - the oldest pending delivery is `min(created_at) where status = 'pending'`: the first index entry.
- * Both gauges come from one read-only transaction with a statement_timeout. The two gauges' collect()
- * share one query per scrape, and a query still running (a stuck pool) is waited on, never doubled.
- * When it fails or runs late, the scrape answers with the last values read and
- * `hammer_delivery_gauges_query_failures_total` goes up.
- */
-function registerDeliveryGauges(pool: DatabasePool, registry: Registry, options: MetricsOptions): void {
-  const { queryTimeoutMs = 1000, logger } = options;
-  const limits: DeliveryGaugeLimits = { pending: 100_000, completed: 10_000, failed: 10_000, ...options.exactCountLimits };
-  let last: DeliveryGauges | undefined;
-  /** The database read in progress; a scrape never starts a second one. */
-  let reading: Promise<void> | undefined;
-  /** This scrape's wait for the read, shared by the collect() of every metric below. */
-  let waiting: Promise<void> | undefined;
-
-  const read = () =>
-    readDeliveryGauges(pool, limits, queryTimeoutMs).then(
-      (gauges) => {
-        last = gauges;
-      },
-      (error: unknown) => {
-        failures.inc();
-        logger?.warn({ err: error }, 'metrics-deliveries-query-failed');
-      },
-    );
-
-  async function waitForRead(): Promise<void> {
-    reading ??= read().finally(() => {
-      reading = undefined;
-    });
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), queryTimeoutMs + 250)));
-    const result = await Promise.race([reading, late]);
-    clearTimeout(timer);
-    if (result === 'late') {
-      // Still waiting for a connection, most likely (statement_timeout bounds the query itself).
-      failures.inc();
-      logger?.warn({ timeoutMs: queryTimeoutMs }, 'metrics-deliveries-query-late');
-    }
-  }
-
-  const refresh = () => {
-    waiting ??= waitForRead().finally(() => {
-      waiting = undefined;
-    });
-    return waiting;
-  };
-
-  const failures = new Counter({
-    name: 'hammer_delivery_gauges_query_failures_total',
-    help: 'Scrapes whose deliveries gauges query failed or ran late; those gauges kept their last values.',
-    registers: [registry],
-    // Waits for this scrape's read, so a failure shows in the scrape it happened in.
-    collect: refresh,
-  });
-
-  new Gauge({
-    name: 'hammer_deliveries',
-    help: 'Deliveries by status; exact up to a limit per status (pending 100 000, others 10 000 by default), the planner estimate above it.',
-    labelNames: ['status'] as const,
-    registers: [registry],
-    async collect() {
-      await refresh();
-      if (!last) return;
-      for (const status of deliveryStatuses) this.set({ status }, last.deliveries[status]);
-    },
-  });
-  new Gauge({
-    name: 'hammer_delivery_oldest_pending_age_seconds',
-    help: 'Seconds since the oldest pending delivery was created; 0 when none is pending.',
-    registers: [registry],
-    async collect() {
-      await refresh();
-      if (last) this.set(last.oldestPendingAgeSeconds);
-    },
-  });
-}
-
-export interface MetricsServerOptions {
-  host: string;
-  port: number;
-  registry: Registry;
-}
-
-/** `GET /metrics` in the Prometheus text format (HEAD too); 405 for other methods there, 404 elsewhere. */
-export function startMetricsServer(options: MetricsServerOptions): Promise<HttpService> {
-  const { registry } = options;
-  return serveHttp(options.host, options.port, async (req, res) => {
-    if (requestPath(req) !== '/metrics') return notFound(res);
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
-      return;
-    }
-    const body = await registry.metrics();
-    res.writeHead(200, { 'content-type': registry.contentType, 'cache-control': 'no-store' });
-    res.end(req.method === 'HEAD' ? undefined : body);
-  });
 }

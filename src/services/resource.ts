@@ -1,10 +1,11 @@
-// What every resource's use cases share: an id checked with hammer's rules, and hammer's messages
-// for an invalid id (`invalid_<resource>`) and a missing one (`<resource>_does_not_exists`).
+// What every resource's use cases share: an id checked against the contract's Id rules, and
+// hammer's messages for an invalid id (`invalid_<resource>`) and a missing one (`<resource>_does_not_exists`).
 import { notFound } from '../errors.ts';
-import { ident, validate } from './validation.ts';
+import { rules } from '../generated/rules.ts';
+import { validate } from './validation.ts';
 
 export function resource(name: string) {
-  const checkId = (id: string) => validate(`invalid_${name}`, { id: [id, ...ident] });
+  const checkId = (id: string) => validate<{ id: string }>(`invalid_${name}`, rules.Id, { id });
   const found = <Row>(row: Row | null): Row => {
     if (!row) throw notFound(`${name}_does_not_exists`);
     return row;

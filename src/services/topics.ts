@@ -1,10 +1,11 @@
 // Topics: create, rename, get, list, delete.
 import type { components } from '../generated/openapi.ts';
+import { rules } from '../generated/rules.ts';
 import * as store from '../store/topics.ts';
 import { listQuery, type ListInput } from './lists.ts';
 import type { ServiceContext } from './context.ts';
 import { resource } from './resource.ts';
-import { ident, text, validate } from './validation.ts';
+import { validate, type Unchecked } from './validation.ts';
 
 type Schemas = components['schemas'];
 
@@ -13,17 +14,17 @@ const topic = resource('topic');
 export function topicService({ pool, pagination }: ServiceContext) {
 
   return {
-    async create(input: Schemas['TopicCreate']): Promise<Schemas['Topic']> {
-      validate('invalid_topic', { id: [input.id, ...ident], name: [input.name, ...text] });
-      return store.insertTopic(pool, { id: input.id, name: input.name });
+    async create(input: Unchecked<Schemas['TopicCreate']>): Promise<Schemas['Topic']> {
+      const { id, name } = validate<Schemas['TopicCreate']>('invalid_topic', rules.TopicCreate, input);
+      return store.insertTopic(pool, { id, name });
     },
-    async update(id: string, input: Schemas['TopicUpdate']): Promise<Schemas['Topic']> {
-      validate('invalid_topic', { id: [id, ...ident], name: [input.name, ...text] });
-      return topic.found(await store.updateTopic(pool, id, { name: input.name }));
+    async update(id: string, input: Unchecked<Schemas['TopicUpdate']>): Promise<Schemas['Topic']> {
+      const { name } = validate<Schemas['TopicUpdate'] & { id: string }>('invalid_topic', { ...rules.Id, ...rules.TopicUpdate }, { ...input, id });
+      return topic.found(await store.updateTopic(pool, id, { name }));
     },
     get: (id: string): Promise<Schemas['Topic']> => topic.get(id, (id) => store.getTopic(pool, id)),
     async list(input: ListInput): Promise<Schemas['ListTopicsResponse']> {
-      return { topics: [...(await store.listTopics(pool, listQuery(input, pagination)))] };
+      return { topics: [...(await store.listTopics(pool, listQuery(input, pagination, rules.listTopics)))] };
     },
     delete: (id: string): Promise<void> => topic.delete(id, (id) => store.deleteTopic(pool, id)),
   };

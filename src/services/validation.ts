@@ -1,78 +1,102 @@
-// Hammer's validation rules and messages (ozzo-validation wording), shared by REST and gRPC. Each
-// field reports only its first failing rule, as hammer does.
+// The rules engine: checks request fields against the rules generated from openapi.yaml
+// (src/generated/rules.ts), with hammer's messages (ozzo-validation wording), for REST and gRPC alike.
+// Each field reports only its first failing rule, as hammer does; every failing field is reported.
 import { invalid, type FieldViolation } from '../errors.ts';
+import type { FieldRule, FieldRules } from '../generated/rules.ts';
 
-export type Rule = (value: unknown) => string | undefined;
-
-/** The descriptions of field violations; the REST layer rewords the OpenAPI validator's errors with them. */
-export const describe = {
+/** The descriptions of field violations. */
+export const messages = {
   blank: 'cannot be blank',
   format: 'must be in a valid format',
-  nul: 'must not contain the NUL character',
-  url: 'must be a valid URL',
-  timestamp: 'must be an RFC 3339 timestamp (2021-03-18T11:10:29Z) or a date (2021-03-18)',
-  maxLength: (max: number | string) => `the length must be no more than ${max}`,
-  minimum: (min: number | string) => `must be no less than ${min}`,
-  maximum: (max: number | string) => `must be no greater than ${max}`,
-  oneOf: (allowed: readonly string[] | string) => `must be one of ${typeof allowed === 'string' ? allowed : allowed.join(', ')}`,
+  type: (type: string) => `must be ${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`,
+  minLength: (min: number) => `the length must be no less than ${min}`,
+  maxLength: (max: number) => `the length must be no more than ${max}`,
+  minimum: (min: number) => `must be no less than ${min}`,
+  maximum: (max: number) => `must be no greater than ${max}`,
+  oneOf: (allowed: readonly string[]) => `must be one of ${allowed.join(', ')}`,
 };
 
-const idPattern = /^[\w.+-]+$/;
-export const maxTextLength = 255;
-export const maxUrlLength = 2083;
-export const maxSeconds = 2_147_483_647;
+/** A request as received: until it is validated, any field may be missing or of another type. */
+export type Unchecked<T> = { [K in keyof T]?: unknown };
 
-export const required: Rule = (v) => (v === undefined || v === null || v === '' || v === 0 ? describe.blank : undefined);
-
-/** For partial updates: absent is fine, present but empty is not. */
-export const notBlank: Rule = (v) => (v === null || v === '' ? describe.blank : undefined);
-
-/** PostgreSQL text cannot hold U+0000: refused here rather than failing in the database. */
-export const noNul: Rule = (v) => (typeof v === 'string' && v.includes('\0') ? describe.nul : undefined);
-
-export const idFormat: Rule = (v) => (typeof v === 'string' && v !== '' && !idPattern.test(v) ? describe.format : undefined);
-
-export const maxLength =
-  (max: number): Rule =>
-  (v) =>
-    typeof v === 'string' && v.length > max ? describe.maxLength(max) : undefined;
-
-/** An absolute http(s) URL with a host: what the worker can POST to. */
-export const httpUrl: Rule = (v) => {
-  if (typeof v !== 'string' || v === '') return undefined;
-  const url = URL.canParse(v) ? new URL(v) : undefined;
-  return url && (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '' ? undefined : describe.url;
+const isType: Record<FieldRule['type'], (value: unknown) => boolean> = {
+  string: (v) => typeof v === 'string',
+  integer: (v) => typeof v === 'number' && Number.isInteger(v),
+  number: (v) => typeof v === 'number' && Number.isFinite(v),
+  boolean: (v) => typeof v === 'boolean',
+  object: (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
+  array: (v) => Array.isArray(v),
 };
 
-export const wholeSeconds: Rule = (v) => {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v)) return 'must be an integer';
-  if (v < 1) return describe.minimum(1);
-  if (v > maxSeconds) return describe.maximum(maxSeconds);
-  return undefined;
+/**
+ * The instant a time filter names, or undefined when it names none PostgreSQL can compare with. Its
+ * shape is checked by the contract's pattern first; this adds what a pattern cannot say.
+ */
+export function timeFilterInstant(value: string): Date | undefined {
+  const written = /^(\d{4})-(\d\d)-(\d\d)/.exec(value);
+  const time = new Date(value.replace(' ', 'T'));
+  if (!written || Number.isNaN(time.getTime())) return undefined;
+  // Date rolls a day the month lacks over (2021-02-30 is March 2); the day written must exist.
+  const [year, month, day] = written.slice(1).map(Number) as [number, number, number];
+  const day0 = new Date(0);
+  day0.setUTCFullYear(year, month - 1, day);
+  if (day0.getUTCMonth() !== month - 1) return undefined;
+  // PostgreSQL has no year 0, and a time past year 9999 has no ISO form it reads.
+  const utcYear = time.getUTCFullYear();
+  return utcYear >= 1 && utcYear <= 9999 ? time : undefined;
+}
+
+/** An absolute http(s) URL with a host, as written (URL would repair ` http:host`): what the worker can POST to. */
+function isHttpUrl(value: string): boolean {
+  if (!/^[Hh][Tt][Tt][Pp][Ss]?:\/\/[^/?#\s]+/.test(value) || !URL.canParse(value)) return false;
+  const url = new URL(value);
+  return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+}
+
+/** The contract's own formats (`format:` in openapi.yaml), each checked here and only here. */
+export const formats: Readonly<Record<string, (value: string) => boolean>> = {
+  'http-url': isHttpUrl,
+  /** Empty is no filter. */
+  'time-filter': (value) => value === '' || timeFilterInstant(value) !== undefined,
 };
 
-export const oneOf =
-  (allowed: readonly string[]): Rule =>
-  (v) =>
-    v !== undefined && v !== '' && !allowed.includes(v as string) ? describe.oneOf(allowed) : undefined;
-
-export const ident = [required, idFormat, maxLength(maxTextLength)];
-export const text = [required, maxLength(maxTextLength), noNul];
-/** An id to filter a list on: any text (a value no id has matches nothing), empty for no filter. */
-export const idFilter = [maxLength(maxTextLength), noNul];
-
-/** Checks `fields` (name -> [value, ...rules]); throws `invalid(message)` listing each failing field. */
-export function validate(message: string, fields: Record<string, [unknown, ...Rule[]]>): void {
-  const violations: FieldViolation[] = [];
-  for (const [field, [value, ...rules]] of Object.entries(fields)) {
-    for (const rule of rules) {
-      const description = rule(value);
-      if (description) {
-        violations.push({ field, description });
-        break;
-      }
+/** The description of the first rule `value` breaks, or undefined. Absent (undefined or null) is only checked for `required`. */
+export function firstViolation(rule: FieldRule, value: unknown): string | undefined {
+  if (value === undefined || value === null) return rule.required ? messages.blank : undefined;
+  if (!isType[rule.type](value)) return messages.type(rule.type);
+  if (typeof value === 'string') {
+    if (value === '' && rule.required) return messages.blank;
+    // Lengths count UTF-16 code units, as hammer always has (JSON Schema counts code points).
+    if (rule.minLength !== undefined && value.length < rule.minLength) return rule.minLength === 1 ? messages.blank : messages.minLength(rule.minLength);
+    if (rule.maxLength !== undefined && value.length > rule.maxLength) return messages.maxLength(rule.maxLength);
+    if (rule.pattern && !rule.pattern.test(value)) return rule.patternMessage ?? messages.format;
+    if (rule.format !== undefined) {
+      const check = formats[rule.format];
+      if (!check) throw new Error(`no check for format "${rule.format}" (src/services/validation.ts)`);
+      if (!check(value)) return rule.formatMessage ?? messages.format;
     }
   }
-  if (violations.length > 0) throw invalid(message, violations);
+  if (typeof value === 'number') {
+    if (rule.minimum !== undefined && value < rule.minimum) return messages.minimum(rule.minimum);
+    if (rule.maximum !== undefined && value > rule.maximum) return messages.maximum(rule.maximum);
+  }
+  if (rule.enum && !rule.enum.includes(value as string)) return messages.oneOf(rule.enum);
+  return undefined;
+}
+
+/** One violation per failing field, in the order of the rules. */
+export function violations(rules: FieldRules, input: Readonly<Record<string, unknown>>): FieldViolation[] {
+  const found: FieldViolation[] = [];
+  for (const [field, rule] of Object.entries(rules)) {
+    const description = firstViolation(rule, input[field]);
+    if (description) found.push({ field, description });
+  }
+  return found;
+}
+
+/** Checks `input` against `rules`: throws `invalid(message)` naming every failing field, else returns it as checked. */
+export function validate<T>(message: string, rules: FieldRules, input: Unchecked<T>): T {
+  const found = violations(rules, input as Record<string, unknown>);
+  if (found.length > 0) throw invalid(message, found);
+  return input as T;
 }

@@ -68,8 +68,8 @@ export function recordAttemptsSql(records: readonly AttemptRecord[]) {
   ]);
   // The deliveries are found by `id = any(ids)`, not only through the join with the unnested
   // outcomes: a prepared statement may run a generic plan, which cannot see how many rows unnest
-  // gives and guesses 100, and with that guess it scanned the whole deliveries table up to tens of
-  // thousands of rows; `= any` keeps a primary-key lookup in every plan (EXPLAIN (GENERIC_PLAN)).
+  // gives and guesses 100, and with that guess it may scan the whole deliveries table; `= any` keeps
+  // a primary-key lookup in every plan (EXPLAIN (GENERIC_PLAN)).
   return sql.prepared('hammer_record_attempts', recorded)`
     with outcome as (
       select * from ${sql.unnest(rows, ['text', 'int4', 'text', 'text', 'text', 'int4', 'int4', 'bool', 'text'])}
@@ -107,16 +107,4 @@ export function recordAttemptsSql(records: readonly AttemptRecord[]) {
     select delivery.id, delivery.status, delivery.delivery_attempts, delivery.scheduled_at,
       (delivery.status = 'pending')::int as jobs
     from delivery, (select count(*) from next_job) as added`;
-}
-
-/** Records one attempt (see recordAttempts); null when it changed nothing. */
-export async function recordAttempt(db: Db, deliveryId: string, attempt: number, outcome: AttemptOutcome) {
-  const [row] = await recordAttempts(db, [{ delivery_id: deliveryId, attempt, outcome }]);
-  return row ?? null;
-}
-
-/** Deliveries by status, for the metrics gauges. */
-export function countDeliveriesByStatus(db: Db) {
-  return db.any(sql.type(z.object({ status: z.string(), count: z.number() }))`
-    select status, count(*)::int as count from deliveries group by status`);
 }

@@ -34,8 +34,8 @@ export async function publishMessage(db: Db, message: NewMessage) {
   return { message: stored, deliveryIds: delivery_ids };
 }
 
-// A named prepared statement, like the delivery engine's: parsing and planning this statement had
-// been most of PostgreSQL's work for a publish (about 1.5x the publish rate once prepared).
+// A named prepared statement, like the delivery engine's: parsing and planning this statement would
+// otherwise be most of PostgreSQL's work for a publish.
 export function publishMessageSql(message: NewMessage) {
   // The subscriptions are key-share locked so none is deleted before its delivery is inserted
   // (in a CTE of their own: a locking clause cannot sit next to a window function).

@@ -2,30 +2,13 @@
 // of rows: every count reads at most `limit` matching rows (deliveries_status_idx (status, created_at, id)
 // for a rare status, a few table pages for a common one), the oldest pending delivery is the first
 // entry of that index under 'pending', and a count that hits its limit is replaced by the planner's
-// estimate (pg_class and pg_stats), which costs no scan at all. On 2 million deliveries (20 000 pending)
-// one read takes about 20-40 ms.
+// estimate (pg_class and pg_stats), which costs no scan at all.
 import { sql } from 'slonik';
 import { z } from 'zod';
+import { deliveryStatuses, type DeliveryGaugeLimits, type DeliveryGauges } from '../observability/delivery-gauges.ts';
 import type { Db } from './table.ts';
 
-export const deliveryStatuses = ['pending', 'completed', 'failed'] as const;
-export type DeliveryStatus = (typeof deliveryStatuses)[number];
-
-export interface DeliveryGaugeLimits {
-  /** Most rows counted per status; a status with more is estimated instead. */
-  pending: number;
-  completed: number;
-  failed: number;
-}
-
-export interface DeliveryGauges {
-  /** Deliveries per status: exact below the status's limit, else max(limit, the planner's estimate). */
-  deliveries: Record<DeliveryStatus, number>;
-  /** Which of the counts are estimates. */
-  estimated: Record<DeliveryStatus, boolean>;
-  /** Seconds since the oldest pending delivery was created; 0 when none is pending. */
-  oldestPendingAgeSeconds: number;
-}
+type DeliveryStatus = (typeof deliveryStatuses)[number];
 
 const cappedCounts = z.object({
   pending: z.number(),
@@ -42,7 +25,7 @@ const cappedCount = (status: DeliveryStatus, limit: number) =>
  * The planner's row estimate per status: reltuples scaled to the table's current size (as the planner
  * itself does), times each status's frequency in pg_stats. Nothing for a table never analyzed.
  */
-export function estimateDeliveriesByStatus(db: Db) {
+function estimateDeliveriesByStatus(db: Db) {
   return db.any(sql.type(z.object({ status: z.string(), estimate: z.number() }))`
     with deliveries_table as (
       select c.oid, n.nspname,

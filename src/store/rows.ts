@@ -2,6 +2,7 @@
 // tied to the contract's type (`satisfies`), so a column that drifts from openapi.yaml fails to compile.
 import { z } from 'zod';
 import type { components } from '../generated/openapi.ts';
+import { deliveryStatuses } from '../generated/rules.ts';
 
 type Schemas = components['schemas'];
 
@@ -50,7 +51,7 @@ export const deliveryRow = z.object({
   delivery_attempt_timeout: z.number().int(),
   scheduled_at: timestamp,
   delivery_attempts: z.number().int(),
-  status: z.enum(['pending', 'completed', 'failed']),
+  status: z.enum(deliveryStatuses),
   created_at: timestamp,
   updated_at: timestamp,
 }) satisfies z.ZodType<Schemas['Delivery']>;

@@ -25,7 +25,7 @@ export function subscriptionFields(topicId: string, overrides: Partial<Subscript
   };
 }
 
-/** The delivery of hammer's README (hammer-reference.md §6.2), whose CloudEvent body is known byte for byte. */
+/** The delivery of the example in hammer's README, whose CloudEvent body is known byte for byte. */
 export const readmeDelivery: CloudEventSource = {
   id: '01F12GF6VM4YSX5GW8TM4781EZ',
   message_id: '01F12GF6VAXGNHVXM4YT37N75A',

@@ -11,6 +11,8 @@ import { BadRequest, errorDetailsClientMiddleware, RichClientError } from 'nice-
 import { HammerDefinition, type HammerClient } from '../../src/generated/proto/hammer/v1/hammer.ts';
 import { startGrpcServer, type GrpcServer, type GrpcServerOptions } from '../../src/grpc/server.ts';
 import { createLogger } from '../../src/observability/logger.ts';
+import { createReadiness } from '../../src/observability/readiness.ts';
+import { pingDatabase } from '../../src/db/pool.ts';
 import { createServices } from '../../src/services/index.ts';
 import type { FieldViolation } from '../../src/errors.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
@@ -32,14 +34,20 @@ export interface TestGrpc extends TestDatabase {
   logs: LogLine[];
 }
 
-type Options = Partial<Pick<GrpcServerOptions, 'maxMessageBytes' | 'shutdownTimeoutMs' | 'healthCheck'>> & { database?: TestDatabase };
+type Options = Partial<Pick<GrpcServerOptions, 'maxMessageBytes' | 'shutdownTimeoutMs'>> & {
+  database?: TestDatabase;
+  /** How often, and how patiently, readiness pings the database. */
+  healthCheck?: { intervalMs?: number; timeoutMs?: number };
+};
 
 export async function startTestGrpc(options: Options = {}): Promise<TestGrpc> {
-  const { database = await createTestDatabase(), ...serverOptions } = options;
+  const { database = await createTestDatabase(), healthCheck: { intervalMs, timeoutMs = 1000 } = {}, ...serverOptions } = options;
   const logs: LogLine[] = [];
   const logger = createLogger('debug', { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) });
   const services = createServices({ pool: database.pool, pagination: { defaultLimit: 25, maxLimit: 50 }, secretTokenLength: 40 });
-  const server = await startGrpcServer({ services, pool: database.pool, host: '127.0.0.1', port: 0, logger, shutdownTimeoutMs: 2000, ...serverOptions });
+  const readiness = createReadiness({ ping: () => pingDatabase(database.pool, timeoutMs), ...(intervalMs === undefined ? {} : { intervalMs }) });
+  await readiness.started();
+  const server = await startGrpcServer({ services, readiness, host: '127.0.0.1', port: 0, logger, shutdownTimeoutMs: 2000, ...serverOptions });
   const address = `127.0.0.1:${server.port}`;
   const channel = createChannel(address);
   after(async () => {

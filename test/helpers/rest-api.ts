@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import type { components } from '../../src/generated/openapi.ts';
-import { recordAttempt, type AttemptOutcome } from '../../src/store/deliveries.ts';
+import type { AttemptOutcome } from '../../src/store/deliveries.ts';
+import { recordAttempt } from './attempts.ts';
 import type { TestApi } from './rest.ts';
 import { attemptOutcome, uniqueId } from './fixtures.ts';
 

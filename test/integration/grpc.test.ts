@@ -11,7 +11,7 @@ import healthProto from 'nice-grpc-server-health/lib/proto/grpc/health/v1/health
 import { ServerReflectionService } from 'nice-grpc-server-reflection';
 import reflectionProto from 'nice-grpc-server-reflection/lib/proto/grpc/reflection/v1/reflection_pb.js';
 import type { Subscription, Topic } from '../../src/generated/proto/hammer/v1/hammer.ts';
-import { recordAttempt } from '../../src/store/deliveries.ts';
+import { recordAttempt } from '../helpers/attempts.ts';
 import { createTestDatabase } from '../helpers/database.ts';
 import { attemptOutcome, newId, uniqueId } from '../helpers/fixtures.ts';
 import { protoFileClient, rejectsWithStatus, startTestGrpc, waitFor } from '../helpers/grpc.ts';

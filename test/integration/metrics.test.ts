@@ -9,17 +9,21 @@ import pg from 'pg';
 import { Registry } from 'prom-client';
 import { sql } from 'slonik';
 import { createDatabasePool } from '../../src/db/pool.ts';
+import { attemptOutcome } from '../../src/delivery/failures.ts';
 import type { AttemptResult } from '../../src/delivery/send.ts';
 import { GetTopicRequest, HammerDefinition, Topic, type HammerServiceImplementation } from '../../src/generated/proto/hammer/v1/hammer.ts';
 import { grpcCodeNames, grpcMetricsMiddleware } from '../../src/observability/grpc-metrics.ts';
-import { attemptOutcome, createMetrics, startMetricsServer } from '../../src/observability/metrics.ts';
-import { recordAttempt } from '../../src/store/deliveries.ts';
+import type { ReadDeliveryGauges } from '../../src/observability/delivery-gauges.ts';
+import { createMetrics } from '../../src/observability/metrics.ts';
+import { startMetricsServer } from '../../src/observability/metrics-server.ts';
 import { publishMessage } from '../../src/store/messages.ts';
 import { readDeliveryGauges } from '../../src/store/metrics.ts';
 import { insertSubscription } from '../../src/store/subscriptions.ts';
+import type { Db } from '../../src/store/table.ts';
 import { insertTopic } from '../../src/store/topics.ts';
+import { recordAttempt } from '../helpers/attempts.ts';
 import { createTestDatabase } from '../helpers/database.ts';
-import { newId, subscriptionFields, uniqueId } from '../helpers/fixtures.ts';
+import { attemptOutcome as storedAttempt, newId, subscriptionFields, uniqueId } from '../helpers/fixtures.ts';
 import { waitFor } from '../helpers/grpc.ts';
 import { histogram, parseScrape, value, type Family } from '../helpers/prometheus.ts';
 
@@ -27,7 +31,7 @@ async function scrape(registry: Registry): Promise<Map<string, Family>> {
   return parseScrape(await registry.metrics());
 }
 
-const attempt = (fields: Partial<AttemptResult>): AttemptResult => ({
+const attempt = (fields: Partial<AttemptResult> & Pick<AttemptResult, 'failure'>): AttemptResult => ({
   request: 'POST / HTTP/1.1\r\n\r\n{}',
   response: '',
   response_status_code: 0,
@@ -36,6 +40,9 @@ const attempt = (fields: Partial<AttemptResult>): AttemptResult => ({
   error: '',
   ...fields,
 });
+
+/** The deliveries gauges over `db`, as runtime.ts wires them. */
+const gaugesOf = (db: Db): ReadDeliveryGauges => (limits, timeoutMs) => readDeliveryGauges(db, limits, timeoutMs);
 
 const database = await createTestDatabase();
 
@@ -53,11 +60,12 @@ async function publish(subscriptions: number, messages: number, maxAttempts = 3)
   return { topic, deliveryIds };
 }
 
-/** Records attempt 1 of each delivery with `result`, and tells the metrics. */
+/** Records attempt 1 of each delivery with `result`, and tells the metrics as runtime.ts does. */
 async function attemptAll(metrics: ReturnType<typeof createMetrics>, deliveryIds: string[], result: AttemptResult) {
+  const { failure, ...stored } = result;
   for (const deliveryId of deliveryIds) {
-    assert.ok(await recordAttempt(database.pool, deliveryId, 1, { id: newId(), ...result }));
-    metrics.attemptMade(result);
+    assert.ok(await recordAttempt(database.pool, deliveryId, 1, { id: newId(), ...stored }));
+    metrics.attemptMade(attemptOutcome(failure), result.execution_duration / 1000);
   }
 }
 
@@ -105,19 +113,6 @@ test('published messages are counted by topic', async () => {
   assert.equal(value(families, 'hammer_messages_published_total', { topic_id: 'invoices' }), 1);
 });
 
-test('attempt outcomes: success, http_error, timeout, connection_error', () => {
-  assert.equal(attemptOutcome(attempt({ success: true, response_status_code: 204 })), 'success');
-  assert.equal(attemptOutcome(attempt({ response_status_code: 500 })), 'http_error');
-  assert.equal(attemptOutcome(attempt({ response_status_code: 203 })), 'http_error');
-  assert.equal(attemptOutcome(attempt({ response_status_code: 302, error: 'redirect not followed: 302 to /elsewhere' })), 'http_error');
-  assert.equal(attemptOutcome(attempt({ error: 'timeout after 1 s' })), 'timeout');
-  assert.equal(attemptOutcome(attempt({ response_status_code: 200, error: 'timeout after 1 s (while reading the response body)' })), 'timeout');
-  assert.equal(attemptOutcome(attempt({ error: 'connection refused (127.0.0.1:9)' })), 'connection_error');
-  assert.equal(attemptOutcome(attempt({ error: 'host not found: nowhere.invalid' })), 'connection_error');
-  assert.equal(attemptOutcome(attempt({ request: '', error: 'invalid url: ::' })), 'connection_error');
-  assert.equal(attemptOutcome(attempt({ response_status_code: 200, error: 'connection reset by peer (while reading the response body)' })), 'connection_error');
-});
-
 test('attempts are counted and timed by outcome, every outcome exported from zero', async () => {
   const metrics = createMetrics();
   let families = await scrape(metrics.registry);
@@ -125,10 +120,10 @@ test('attempts are counted and timed by outcome, every outcome exported from zer
     assert.equal(value(families, 'hammer_delivery_attempts_total', { outcome }), 0, outcome);
     assert.equal(histogram(families, 'hammer_delivery_attempt_duration_seconds', { outcome }).count, 0, outcome);
   }
-  metrics.attemptMade(attempt({ success: true, response_status_code: 200, execution_duration: 40 }));
-  metrics.attemptMade(attempt({ success: true, response_status_code: 204, execution_duration: 60 }));
-  metrics.attemptMade(attempt({ response_status_code: 503, execution_duration: 5 }));
-  metrics.attemptMade(attempt({ error: 'timeout after 2 s', execution_duration: 2000 }));
+  metrics.attemptMade('success', 0.04);
+  metrics.attemptMade('success', 0.06);
+  metrics.attemptMade('http_error', 0.005);
+  metrics.attemptMade('timeout', 2);
   families = await scrape(metrics.registry);
   assert.equal(value(families, 'hammer_delivery_attempts_total', { outcome: 'success' }), 2);
   assert.equal(value(families, 'hammer_delivery_attempts_total', { outcome: 'http_error' }), 1);
@@ -142,7 +137,7 @@ test('attempts are counted and timed by outcome, every outcome exported from zer
 });
 
 test('the deliveries gauges count real rows, and follow attempts as they are recorded', async () => {
-  const metrics = createMetrics({ pool: database.pool });
+  const metrics = createMetrics({ deliveryGauges: gaugesOf(database.pool) });
   const before = await scrape(metrics.registry);
   const base = {
     pending: value(before, 'hammer_deliveries', { status: 'pending' }),
@@ -154,9 +149,9 @@ test('the deliveries gauges count real rows, and follow attempts as they are rec
   // 2 subscriptions x 4 messages = 8 deliveries; one attempt each: 3 succeed, 3 fail for good, 2 will be retried.
   const { deliveryIds } = await publish(2, 4, 1);
   const { deliveryIds: retried } = await publish(1, 2, 3);
-  await attemptAll(metrics, deliveryIds.slice(0, 3), attempt({ success: true, response_status_code: 200, execution_duration: 15 }));
-  await attemptAll(metrics, deliveryIds.slice(3, 6), attempt({ response_status_code: 500, execution_duration: 20 }));
-  await attemptAll(metrics, retried, attempt({ error: 'connection refused (127.0.0.1:9)' }));
+  await attemptAll(metrics, deliveryIds.slice(0, 3), attempt({ success: true, response_status_code: 200, execution_duration: 15, failure: null }));
+  await attemptAll(metrics, deliveryIds.slice(3, 6), attempt({ response_status_code: 500, execution_duration: 20, failure: 'bad_status' }));
+  await attemptAll(metrics, retried, attempt({ error: 'connection refused (127.0.0.1:9)', failure: 'connection_refused' }));
 
   const families = await scrape(metrics.registry);
   assert.equal(value(families, 'hammer_deliveries', { status: 'pending' }) - base.pending, 2 + 2, 'two never tried, two to retry');
@@ -175,7 +170,7 @@ test('the deliveries gauges count real rows, and follow attempts as they are rec
 
 test('the oldest pending age is 0 when nothing is pending', async () => {
   const empty = await createTestDatabase();
-  const metrics = createMetrics({ pool: empty.pool });
+  const metrics = createMetrics({ deliveryGauges: gaugesOf(empty.pool) });
   let families = await scrape(metrics.registry);
   assert.equal(value(families, 'hammer_delivery_oldest_pending_age_seconds'), 0);
   for (const status of ['pending', 'completed', 'failed']) assert.equal(value(families, 'hammer_deliveries', { status }), 0, status);
@@ -199,7 +194,7 @@ test('a count above its limit is replaced by the planner estimate (pg_class and 
   }
   // 6 completed, 4 failed, 2 pending.
   for (const [i, id] of ids.slice(0, 10).entries()) {
-    await recordAttempt(own.pool, id, 1, { id: newId(), ...attempt(i < 6 ? { success: true, response_status_code: 200 } : { response_status_code: 500 }) });
+    await recordAttempt(own.pool, id, 1, storedAttempt(i < 6));
   }
   const limits = { pending: 3, completed: 3, failed: 3 };
 
@@ -218,7 +213,7 @@ test('a count above its limit is replaced by the planner estimate (pg_class and 
   assert.deepEqual(exact.deliveries, { pending: 2, completed: 6, failed: 4 });
   assert.deepEqual(exact.estimated, { pending: false, completed: false, failed: false });
 
-  const metrics = createMetrics({ pool: own.pool, exactCountLimits: limits });
+  const metrics = createMetrics({ deliveryGauges: gaugesOf(own.pool), exactCountLimits: limits });
   const families = await scrape(metrics.registry);
   assert.equal(value(families, 'hammer_deliveries', { status: 'completed' }), 6);
   assert.equal(value(families, 'hammer_deliveries', { status: 'failed' }), 4);
@@ -228,7 +223,7 @@ test('a count above its limit is replaced by the planner estimate (pg_class and 
 test('when the database is down, the scrape still succeeds with the last values', async () => {
   await publish(1, 2);
   const pool = await createDatabasePool(database.url, { maxConnections: 2 });
-  const metrics = createMetrics({ pool });
+  const metrics = createMetrics({ deliveryGauges: gaugesOf(pool) });
   const first = await scrape(metrics.registry);
   const pending = value(first, 'hammer_deliveries', { status: 'pending' });
   const age = value(first, 'hammer_delivery_oldest_pending_age_seconds');
@@ -247,7 +242,7 @@ test('when the database is down, the scrape still succeeds with the last values'
 test('a gauge query stuck on a lock is cut off by its statement timeout; the scrape keeps the last values', async () => {
   const logged: string[] = [];
   const logger = { warn: (_fields: unknown, message: string) => void logged.push(message) } as unknown as NonNullable<Parameters<typeof createMetrics>[0]>['logger'];
-  const metrics = createMetrics({ pool: database.pool, queryTimeoutMs: 300, logger });
+  const metrics = createMetrics({ deliveryGauges: gaugesOf(database.pool), queryTimeoutMs: 300, logger });
   const first = await scrape(metrics.registry);
   const completed = value(first, 'hammer_deliveries', { status: 'completed' });
 
@@ -275,7 +270,7 @@ test('a gauge query stuck on a lock is cut off by its statement timeout; the scr
 test('a scrape does not wait for a pool with no free connection; the late query still lands', async () => {
   const pool = await createDatabasePool(database.url, { maxConnections: 1 });
   after(() => pool.end());
-  const metrics = createMetrics({ pool, queryTimeoutMs: 200 });
+  const metrics = createMetrics({ deliveryGauges: gaugesOf(pool), queryTimeoutMs: 200 });
   const first = await scrape(metrics.registry);
   const pending = value(first, 'hammer_deliveries', { status: 'pending' });
 
@@ -294,7 +289,7 @@ test('a scrape does not wait for a pool with no free connection; the late query 
 });
 
 test('GET /metrics serves the registry in the text format; other paths 404, other methods 405', async () => {
-  const metrics = createMetrics({ pool: database.pool });
+  const metrics = createMetrics({ deliveryGauges: gaugesOf(database.pool) });
   metrics.messagePublished('served');
   const server = await startMetricsServer({ host: '127.0.0.1', port: 0, registry: metrics.registry });
   after(() => server.close());

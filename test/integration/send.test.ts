@@ -1,5 +1,6 @@
 // One delivery attempt against real receivers on 127.0.0.1: what is sent, what is recorded, and how
-// every kind of failure (status, hang, reset, huge body, redirect, refused, DNS, bad URL) is reported.
+// every kind of failure (status, hang, reset, huge body, redirect, refused, DNS, bad URL) is reported,
+// in words (`error`) and as the kind the metrics' outcome comes from (`failure`).
 // Timeout tests carry their own test timeout: without the sender's deadline they would hang forever.
 import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
@@ -7,6 +8,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { buildCloudEvent } from '../../src/delivery/cloudevent.ts';
+import { attemptOutcome } from '../../src/delivery/failures.ts';
 import { createSender, type SendableDelivery } from '../../src/delivery/send.ts';
 import { signWebhook } from '../../src/delivery/signature.ts';
 import { answer, startReceiver, type Receiver } from '../helpers/receiver.ts';
@@ -53,6 +55,8 @@ test('a 200 is a success, with every header sent and both exchanges dumped', asy
   const signature = signWebhook(d.secret_token, d.id, timestamp, body);
   assert.equal(result.success, true);
   assert.equal(result.error, '');
+  assert.equal(result.failure, null);
+  assert.equal(attemptOutcome(result.failure), 'success');
   assert.equal(result.response_status_code, 200);
   assert.ok(result.execution_duration >= 0 && result.execution_duration < 2000, String(result.execution_duration));
   assert.equal(
@@ -115,6 +119,8 @@ test('201, 202 and 204 are successes; 203 and 500 are failures without an error 
     assert.equal(result.response_status_code, status);
     assert.equal(result.success, success, `status ${status}`);
     assert.equal(result.error, '');
+    assert.equal(result.failure, success ? null : 'bad_status');
+    assert.equal(attemptOutcome(result.failure), success ? 'success' : 'http_error');
     assert.ok(result.response.startsWith(`HTTP/1.1 ${status} `), result.response);
   }
   const failed = await sender.send(delivery({ url: `${statuses.origin}/500` }));
@@ -136,6 +142,8 @@ test('a receiver that hangs times out, and blocks no other delivery', { timeout:
   assert.ok(quick.ms < 500, `healthy delivery took ${quick.ms} ms`);
   assert.equal(hung.success, false);
   assert.equal(hung.error, 'timeout after 1 s');
+  assert.equal(hung.failure, 'timeout');
+  assert.equal(attemptOutcome(hung.failure), 'timeout');
   assert.equal(hung.response_status_code, 0);
   assert.equal(hung.response, '');
   assert.ok(hung.request.startsWith('POST / HTTP/1.1\r\n'), hung.request);
@@ -152,6 +160,8 @@ test('a receiver that stops mid-body times out while the body is read', { timeou
   assert.equal(result.success, false);
   assert.equal(result.response_status_code, 200);
   assert.equal(result.error, 'timeout after 1 s (while reading the response body)');
+  assert.equal(result.failure, 'timeout', 'a timeout while reading the body is still a timeout');
+  assert.equal(attemptOutcome(result.failure), 'timeout');
   assert.ok(result.response.endsWith('\r\n\r\npartial'), result.response);
 });
 
@@ -163,9 +173,24 @@ test('a receiver that drips its body slower than the timeout is cut at the timeo
   });
   const result = await sender.send(delivery({ url: drips.origin, delivery_attempt_timeout: 1 }));
   assert.equal(result.error, 'timeout after 1 s (while reading the response body)');
+  assert.equal(result.failure, 'timeout');
   assert.equal(result.success, false);
   assert.ok(result.execution_duration >= 990 && result.execution_duration < 1500, String(result.execution_duration));
   assert.match(result.response, /\r\n\r\n\.{2,3}$/);
+});
+
+test('a receiver that hangs up mid-body cuts the body off', async () => {
+  const hangsUp = await receiver((_received, res, req) => {
+    res.writeHead(200, { 'Content-Length': '100' });
+    res.write('partial', () => setTimeout(() => req.socket.destroy(), 20));
+  });
+  const result = await sender.send(delivery({ url: hangsUp.origin }));
+  assert.equal(result.success, false);
+  assert.equal(result.response_status_code, 200);
+  assert.equal(result.error, 'connection reset by peer (while reading the response body)');
+  assert.equal(result.failure, 'body_cut_off');
+  assert.equal(attemptOutcome(result.failure), 'connection_error');
+  assert.ok(result.response.endsWith('\r\n\r\npartial'), result.response);
 });
 
 test('a receiver that resets the connection is a failed attempt', async () => {
@@ -173,6 +198,8 @@ test('a receiver that resets the connection is a failed attempt', async () => {
   const result = await sender.send(delivery({ url: resets.origin }));
   assert.equal(result.success, false);
   assert.equal(result.error, 'connection reset by peer');
+  assert.equal(result.failure, 'connection_reset');
+  assert.equal(attemptOutcome(result.failure), 'connection_error');
   assert.equal(result.response_status_code, 0);
   assert.equal(result.response, '');
   assert.equal(resets.requests.length, 1);
@@ -200,6 +227,7 @@ test('a 50 MB answer is read only up to responseMaxBytes', async () => {
   const growth = process.memoryUsage().rss - rssBefore;
 
   assert.equal(result.success, true);
+  assert.equal(result.failure, null, 'a truncated body is not a failure');
   assert.equal(result.response_status_code, 200);
   const marker = `\r\n[hammer: response body truncated after ${responseMaxBytes} bytes]`;
   assert.ok(result.response.endsWith(marker), result.response.slice(-100));
@@ -226,6 +254,8 @@ test('a redirect is recorded, not followed', async () => {
   assert.equal(result.success, false);
   assert.equal(result.response_status_code, 302);
   assert.equal(result.error, `redirect not followed: 302 to ${target.origin}/landing`);
+  assert.equal(result.failure, 'redirect_not_followed');
+  assert.equal(attemptOutcome(result.failure), 'http_error');
   assert.ok(result.response.startsWith('HTTP/1.1 302 Found\r\n'), result.response);
   assert.ok(result.response.includes(`\r\nLocation: ${target.origin}/landing\r\n`), result.response);
   assert.equal(redirects.requests.length, 1);
@@ -246,6 +276,8 @@ test('a port with nothing listening is a refused connection', async () => {
   const result = await sender.send(delivery({ url: `http://127.0.0.1:${port}/hook` }));
   assert.equal(result.success, false);
   assert.equal(result.error, `connection refused (127.0.0.1:${port})`);
+  assert.equal(result.failure, 'connection_refused');
+  assert.equal(attemptOutcome(result.failure), 'connection_error');
   assert.equal(result.response_status_code, 0);
   assert.equal(result.response, '');
   assert.ok(result.request.startsWith(`POST /hook HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`), result.request);
@@ -255,6 +287,7 @@ test('a host name that does not resolve is reported as such', async () => {
   const result = await sender.send(delivery({ url: 'http://nonexistent-host.invalid/' }));
   assert.equal(result.success, false);
   assert.ok(result.error.startsWith('host not found: nonexistent-host.invalid'), result.error);
+  assert.equal(result.failure, 'host_not_found');
   assert.equal(result.response_status_code, 0);
 });
 
@@ -269,6 +302,8 @@ test('https to a server that does not speak TLS is a TLS error', async () => {
     const result = await sender.send(delivery({ url: `https://127.0.0.1:${port}/` }));
     assert.equal(result.success, false);
     assert.equal(result.error, 'tls error: wrong version number');
+    assert.equal(result.failure, 'tls');
+    assert.equal(attemptOutcome(result.failure), 'connection_error');
     assert.equal(result.response_status_code, 0);
   } finally {
     await new Promise((resolve) => plain.close(resolve));
@@ -285,11 +320,14 @@ test('URLs that cannot be sent fail without a request', async () => {
     execution_duration: 0,
     success: false,
     error: 'unsupported url scheme: ftp:',
+    failure: 'invalid_url',
   });
   const schemeless = await sender.send(delivery({ url: 'example.com/hook' }));
   assert.equal(schemeless.error, 'invalid url: example.com/hook');
   assert.equal(schemeless.request, '');
   assert.equal(schemeless.success, false);
+  assert.equal(schemeless.failure, 'invalid_url');
+  assert.equal(attemptOutcome(schemeless.failure), 'connection_error');
 });
 
 test('a value that cannot go in a header fails the attempt instead of throwing', async () => {
@@ -297,6 +335,7 @@ test('a value that cannot go in a header fails the attempt instead of throwing',
   assert.equal(result.success, false);
   assert.equal(result.response_status_code, 0);
   assert.match(result.error, /^request failed: .*webhook-id/i);
+  assert.equal(result.failure, 'other');
   assert.ok(ok.requests.every((r) => r.headers['injected'] === undefined));
 });
 

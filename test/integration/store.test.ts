@@ -7,8 +7,9 @@ import { DomainError } from '../../src/errors.ts';
 import { deleteTopic, getTopic, insertTopic, listTopics, updateTopic } from '../../src/store/topics.ts';
 import { deleteSubscription, getSubscription, insertSubscription, listSubscriptions, updateSubscription } from '../../src/store/subscriptions.ts';
 import { deleteMessage, getMessage, listMessages, publishMessage } from '../../src/store/messages.ts';
-import { getDelivery, listDeliveries, recordAttempt } from '../../src/store/deliveries.ts';
+import { getDelivery, listDeliveries } from '../../src/store/deliveries.ts';
 import { getDeliveryAttempt, listDeliveryAttempts } from '../../src/store/delivery-attempts.ts';
+import { recordAttempt } from '../helpers/attempts.ts';
 import { createTestDatabase } from '../helpers/database.ts';
 import { attemptOutcome, newId, subscriptionFields, uniqueId } from '../helpers/fixtures.ts';
 

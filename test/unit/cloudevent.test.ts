@@ -5,7 +5,7 @@ import { CloudEvent } from 'cloudevents';
 import { buildCloudEvent } from '../../src/delivery/cloudevent.ts';
 import { readmeDelivery } from '../helpers/fixtures.ts';
 
-// hammer-reference.md §6.2, the body httpbin echoed back in hammer's README.
+// The body httpbin echoed back in the example in hammer's README.
 const readmeBody =
   '{"specversion":"1.0","type":"hammer.message.created","source":"/v1/messages/01F12GF6VAXGNHVXM4YT37N75A",' +
   '"id":"01F12GF6VM4YSX5GW8TM4781EZ","time":"2021-03-18T11:10:29.748978Z","secrettoken":"my-super-secret-token",' +
