@@ -1,11 +1,13 @@
 // The `hammer` command line: parses the command, loads the configuration, runs the command, and
 // turns any failure into one clear line and a non-zero exit.
-import { ConfigError, loadConfig, loadDotEnv, type Config } from './config.ts';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, loadDotEnv, parseDuration, type Config } from './config.ts';
 import { DatabaseUnreachableError } from './db/pool.ts';
 import { EmbeddedPostgresError } from './db/embedded.ts';
 import { MigrationError } from './db/migrate.ts';
+import { DomainError } from './errors.ts';
 import { createLogger } from './observability/logger.ts';
-import { runMigrate, runServer, runStart, runWorker, type Running } from './runtime.ts';
+import { runMigrate, runServer, runStart, runWorker, withApiKeys, type Running } from './runtime.ts';
 import { version } from './version.ts';
 
 const usage = `hammer ${version}: webhook delivery (topics, subscriptions, messages; CloudEvents over HTTP)
@@ -14,10 +16,15 @@ Usage: hammer <command>
 
 Commands:
   start          migrate, then run the server and the worker in one process
-                 (with an embedded PostgreSQL when HAMMER_DATABASE_URL is unset)
+                 (with an embedded PostgreSQL when HAMMER_DATABASE_URL is unset),
+                 listening on 127.0.0.1 unless HAMMER_HOST is set
   migrate, m     apply the database migrations
   server, s      run the REST API, the gRPC API, metrics and health checks
   worker, w      run the delivery worker (and its metrics and health checks)
+  keys create --name NAME --scope read|publish|admin [--expires-in 90d]
+                 create an API key and print it (shown this once)
+  keys list      list the API keys (never their secrets)
+  keys revoke ID revoke an API key (every server refuses it within HAMMER_AUTH_CACHE_TTL)
 
 Options:
   -h, --help     show this help
@@ -37,8 +44,54 @@ const commands: Record<string, (config: Config, logger: ReturnType<typeof create
   w: runWorker,
 };
 
+const keysUsage = 'usage: hammer keys create --name NAME --scope read|publish|admin [--expires-in 90d] | hammer keys list | hammer keys revoke ID';
+
+/** `hammer keys create|list|revoke` on HAMMER_DATABASE_URL: what the admin REST/gRPC operations do, for the first key. */
+async function keys(argv: string[], config: Config): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { name: { type: 'string' }, scope: { type: 'string' }, 'expires-in': { type: 'string' } } });
+  } catch (error) {
+    console.error(`hammer keys: ${(error as Error).message}\n${keysUsage}`);
+    return 2;
+  }
+  const { positionals: [action, id, ...extra], values } = parsed;
+  const expiresIn = values['expires-in'] === undefined ? undefined : parseDuration(values['expires-in']);
+  const valid =
+    (action === 'create' && id === undefined && (values['expires-in'] === undefined || (expiresIn !== undefined && expiresIn >= 1))) ||
+    (action === 'list' && id === undefined) ||
+    (action === 'revoke' && id !== undefined);
+  if (!valid || extra.length > 0) {
+    console.error(`hammer keys: ${values['expires-in'] !== undefined && expiresIn === undefined ? `--expires-in ${values['expires-in']} is not a duration such as 30d or 24h\n` : ''}${keysUsage}`);
+    return 2;
+  }
+  const line = (key: { id: string; name: string; scope: string; created_at: string; expires_at?: string; revoked_at?: string }) => {
+    const state = key.revoked_at ? `revoked ${key.revoked_at}` : key.expires_at && Date.parse(key.expires_at) <= Date.now() ? `expired ${key.expires_at}` : `active${key.expires_at ? ` until ${key.expires_at}` : ''}`;
+    return `${key.id}  ${key.scope.padEnd(7)}  ${key.created_at}  ${state}  ${key.name}`;
+  };
+  return withApiKeys(config, createLogger('silent'), async (apiKeys) => {
+    if (action === 'create') {
+      const created = await apiKeys.create({ name: values.name, scope: values.scope, expires_in: expiresIn === undefined ? undefined : Math.round(expiresIn) });
+      console.log(`Created API key ${line(created.api_key)}\nThe key, shown only this once (send it as "Authorization: Bearer <key>"):\n${created.key}`);
+    } else if (action === 'list') {
+      for (let offset = 0, page = 50; ; offset += page) {
+        const { api_keys } = await apiKeys.list({ limit: page, offset });
+        for (const key of api_keys) console.log(line(key));
+        if (api_keys.length < page) break;
+      }
+    } else {
+      console.log(`Revoked API key ${line(await apiKeys.revoke(id!))}`);
+    }
+    return 0;
+  });
+}
+
 /** Failures a user can act on get one line; anything else is a bug and keeps its stack. */
 function explain(error: unknown): string {
+  if (error instanceof DomainError) {
+    const fields = error.violations.map((v) => `${v.field} ${v.description}`).join(', ');
+    return fields ? `${error.message}: ${fields}` : error.message;
+  }
   if (
     error instanceof ConfigError ||
     error instanceof DatabaseUnreachableError ||
@@ -62,7 +115,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const run = commands[command];
-  if (!run) {
+  if (!run && command !== 'keys') {
     console.error(`hammer: unknown command "${command}"; see hammer --help`);
     return 2;
   }
@@ -74,6 +127,14 @@ async function main(argv: string[]): Promise<number> {
   } catch (error) {
     console.error(`hammer: ${explain(error)}`);
     return 1;
+  }
+  if (command === 'keys' || !run) {
+    try {
+      return await keys(argv.slice(1), config);
+    } catch (error) {
+      console.error(`hammer keys: ${explain(error)}`);
+      return 1;
+    }
   }
   const logger = createLogger(config.logLevel);
   // Long-running commands listen for SIGINT/SIGTERM from the start: a signal that arrives while they

@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseNetworks } from './destinations.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -24,8 +25,8 @@ export interface Config {
   grpcPort: number;
   metricsPort: number;
   healthCheckPort: number;
-  /** Interface the listeners bind to. */
-  host: string;
+  /** Interface the listeners bind to; unset: 127.0.0.1 for `hammer start`, 0.0.0.0 for `server` and `worker`. */
+  host: string | undefined;
   restApiEnabled: boolean;
   grpcEnabled: boolean;
   metricsEnabled: boolean;
@@ -33,6 +34,8 @@ export interface Config {
   defaultPaginationLimit: number;
   maxPaginationLimit: number;
   defaultSecretTokenLength: number;
+  /** Whether a subscription created without include_secret_in_body sends its secret in the body. */
+  includeSecretInBody: boolean;
   /** Largest accepted REST request body, in bytes. */
   httpBodyLimit: number;
   /** Validate REST responses against openapi.yaml (tests; costs throughput). */
@@ -47,12 +50,22 @@ export interface Config {
   workerStaleAfter: number;
   /** Seconds a stopping process waits for in-flight requests and deliveries. */
   shutdownTimeout: number;
+  /** When the API needs a key: `required`, `off`, or `auto` (required once a usable key exists). */
+  auth: 'required' | 'off' | 'auto';
+  /** Seconds a key check is cached: a revoked key works at most this long in another process. */
+  authCacheTtl: number;
   logLevel: (typeof logLevels)[number];
   /** Folder migrations are read from. */
   migrationsDir: string;
   /** Data folder and port of the embedded PostgreSQL. */
   embeddedDataDir: string;
   embeddedPort: number;
+  /** `deny` also refuses deliveries to loopback, RFC 1918, 100.64.0.0/10 and fc00::/7 addresses. */
+  deliveryPrivateNetworks: 'allow' | 'deny';
+  /** CIDRs exempt from every refusal of the delivery destination policy (src/destinations.ts). */
+  deliveryAllowedNetworks: string[];
+  /** Refuse `http://` subscription URLs and deliveries. */
+  deliveryHttpsOnly: boolean;
 }
 
 function reader(env: Env) {
@@ -86,6 +99,24 @@ function reader(env: Env) {
       if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(value)) return false;
       return fail(name, value, 'true or false');
     },
+    /** A comma- or space-separated list of CIDRs (`10.1.0.0/16, fd00::/8`). */
+    networks(name: string): string[] {
+      const value = raw(name);
+      if (value === undefined) return [];
+      try {
+        return parseNetworks(value);
+      } catch (error) {
+        return fail(name, value, `a list of CIDRs such as 10.1.0.0/16, fd00::/8 (${(error as Error).message})`);
+      }
+    },
+    /** A duration (`30s`, `5m`, `24h`, `90d`; a bare number is seconds), in seconds. */
+    duration(name: string, fallback: number, min: number, max: number): number {
+      const value = raw(name);
+      if (value === undefined) return fallback;
+      const seconds = parseDuration(value);
+      if (seconds === undefined || seconds < min || seconds > max) fail(name, value, `a duration such as 5s, 10m, 24h or 90d, from ${min}s to ${max}s`);
+      return seconds!;
+    },
     oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
       const value = raw(name);
       if (value === undefined) return fallback;
@@ -93,6 +124,14 @@ function reader(env: Env) {
       return value as T;
     },
   };
+}
+
+const durationUnits: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600, d: 86400 };
+
+/** `30s`, `5m`, `24h`, `90d` (or a bare number of seconds) in seconds; undefined when it is not a duration. */
+export function parseDuration(text: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)([smhd]?)$/.exec(text.trim());
+  return match ? Number(match[1]) * durationUnits[match[2]!]! : undefined;
 }
 
 const port = 65535;
@@ -111,7 +150,7 @@ export function loadConfig(env: Env = process.env): Config {
     grpcPort: read.integer('HAMMER_GRPC_PORT', 50051, 0, port),
     metricsPort: read.integer('HAMMER_METRICS_PORT', 4001, 0, port),
     healthCheckPort: read.integer('HAMMER_HEALTH_CHECK_PORT', 9000, 0, port),
-    host: read.string('HAMMER_HOST', '0.0.0.0')!,
+    host: read.string('HAMMER_HOST'),
     restApiEnabled: read.boolean('HAMMER_REST_API_ENABLED', true),
     grpcEnabled: read.boolean('HAMMER_GRPC_ENABLED', true),
     metricsEnabled: read.boolean('HAMMER_METRICS_ENABLED', true),
@@ -119,6 +158,7 @@ export function loadConfig(env: Env = process.env): Config {
     defaultPaginationLimit: read.integer('HAMMER_DEFAULT_PAGINATION_LIMIT', 25, 1, 10000),
     maxPaginationLimit: read.integer('HAMMER_MAX_PAGINATION_LIMIT', 50, 1, 10000),
     defaultSecretTokenLength: read.integer('HAMMER_DEFAULT_SECRET_TOKEN_LENGTH', 40, 16, 255),
+    includeSecretInBody: read.boolean('HAMMER_INCLUDE_SECRET_IN_BODY', true),
     httpBodyLimit: read.integer('HAMMER_HTTP_BODY_LIMIT', 1024 * 1024, 1024, 1024 * 1024 * 1024),
     validateResponses: read.boolean('HAMMER_VALIDATE_RESPONSES', false),
     workerDatabaseDelay: read.number('HAMMER_WORKER_DATABASE_DELAY', 1, 0.05, 3600),
@@ -126,12 +166,17 @@ export function loadConfig(env: Env = process.env): Config {
     attemptResponseMaxBytes: read.integer('HAMMER_ATTEMPT_RESPONSE_MAX_BYTES', 64 * 1024, 0, 64 * 1024 * 1024),
     workerStaleAfter: read.integer('HAMMER_WORKER_STALE_AFTER', 60, 5, 86400),
     shutdownTimeout: read.number('HAMMER_SHUTDOWN_TIMEOUT', 30, 0, 3600),
+    auth: read.oneOf('HAMMER_AUTH', 'auto', ['required', 'off', 'auto'] as const),
+    authCacheTtl: read.duration('HAMMER_AUTH_CACHE_TTL', 5, 0, 3600),
     logLevel: read.oneOf('HAMMER_LOG_LEVEL', 'info', logLevels),
     migrationsDir: resolve(
       (read.string('HAMMER_DATABASE_MIGRATION_DIR') ?? fileURLToPath(new URL('../migrations', import.meta.url))).replace(/^file:\/\//, ''),
     ),
     embeddedDataDir: resolve(read.string('HAMMER_EMBEDDED_DATA_DIR', '.hammer')!),
     embeddedPort: read.integer('HAMMER_EMBEDDED_PORT', 54329, 1, port),
+    deliveryPrivateNetworks: read.oneOf('HAMMER_DELIVERY_PRIVATE_NETWORKS', 'allow', ['allow', 'deny'] as const),
+    deliveryAllowedNetworks: read.networks('HAMMER_DELIVERY_ALLOWED_NETWORKS'),
+    deliveryHttpsOnly: read.boolean('HAMMER_DELIVERY_HTTPS_ONLY', false),
   };
   if (config.defaultPaginationLimit > config.maxPaginationLimit) {
     throw new ConfigError(

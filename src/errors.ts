@@ -7,7 +7,7 @@ export interface FieldViolation {
   description: string;
 }
 
-export type ErrorKind = 'invalid_argument' | 'not_found' | 'already_exists' | 'unavailable';
+export type ErrorKind = 'invalid_argument' | 'not_found' | 'already_exists' | 'unavailable' | 'unauthenticated' | 'permission_denied';
 
 /** The gRPC status of each kind; hammer also puts its number in the `code` of its REST error body. */
 export const grpcStatus: Readonly<Record<ErrorKind, Status>> = {
@@ -15,6 +15,8 @@ export const grpcStatus: Readonly<Record<ErrorKind, Status>> = {
   not_found: Status.NOT_FOUND,
   already_exists: Status.ALREADY_EXISTS,
   unavailable: Status.UNAVAILABLE,
+  unauthenticated: Status.UNAUTHENTICATED,
+  permission_denied: Status.PERMISSION_DENIED,
 };
 
 export class DomainError extends Error {
@@ -40,3 +42,9 @@ export const alreadyExists = (message: string) => new DomainError('already_exist
 
 /** The database cannot be reached. */
 export const unavailable = (message: string) => new DomainError('unavailable', message);
+
+/** No API key, or one that is not valid, while the API requires one. */
+export const unauthenticated = () => new DomainError('unauthenticated', 'unauthenticated');
+
+/** The API key's scope does not cover the operation. */
+export const permissionDenied = () => new DomainError('permission_denied', 'permission_denied');

@@ -6,13 +6,14 @@ import { startEmbeddedPostgres } from './db/embedded.ts';
 import { migrate } from './db/migrate.ts';
 import { createDatabasePool, pingDatabase, type DatabasePool } from './db/pool.ts';
 import { attemptOutcome } from './delivery/failures.ts';
+import { destinationPolicyOf } from './destinations.ts';
 import { startDeliveryWorker } from './delivery/worker.ts';
 import { startHealthServer } from './observability/health.ts';
 import type { Logger } from './observability/logger.ts';
 import { startMetricsServer } from './observability/metrics-server.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { createReadiness, type Readiness } from './observability/readiness.ts';
-import { createServices } from './services/index.ts';
+import { createServices, type Services } from './services/index.ts';
 import { readDeliveryGauges } from './store/metrics.ts';
 
 export interface Running {
@@ -48,6 +49,10 @@ function stopAll(parts: (Running | undefined)[]): Running {
 
 const poolPart = (pool: DatabasePool): Running => ({ stop: () => pool.end() });
 
+/** The configuration with the interface to listen on: HAMMER_HOST, else the command's default. */
+type Listening = Config & { host: string };
+const listening = (config: Config, defaultHost: string): Listening => ({ ...config, host: config.host ?? defaultHost });
+
 /**
  * A metrics or health listener. A port already taken (a server and a worker on one host with the
  * default ports) is logged and skipped, as hammer does, rather than stopping the process.
@@ -64,7 +69,7 @@ async function startSideListener(name: string, start: () => Promise<{ port: numb
   }
 }
 
-async function startMetricsListener(config: Config, metrics: Metrics, logger: Logger): Promise<Running | undefined> {
+async function startMetricsListener(config: Listening, metrics: Metrics, logger: Logger): Promise<Running | undefined> {
   if (!config.metricsEnabled) return undefined;
   return startSideListener('metrics', () => startMetricsServer({ host: config.host, port: config.metricsPort, registry: metrics.registry }), logger);
 }
@@ -72,7 +77,16 @@ async function startMetricsListener(config: Config, metrics: Metrics, logger: Lo
 /** Readiness of this process: started, not stopping, and the database answering `select 1` within a second. */
 const readinessOf = (pool: () => DatabasePool) => createReadiness({ ping: () => pingDatabase(pool(), 1000) });
 
-async function startApiListeners(config: Config, pool: DatabasePool, metrics: Metrics, readiness: Readiness, logger: Logger): Promise<Running[]> {
+/** Every start of an API that needs no key says so, and how to make it need one. */
+function warnOpenApi(config: Config, logger: Logger): void {
+  const why =
+    config.auth === 'off'
+      ? 'HAMMER_AUTH=off: the REST and gRPC APIs need no API key'
+      : 'no API key exists, so the REST and gRPC APIs need none (HAMMER_AUTH=auto)';
+  logger.warn({ auth: 'open', hint: `${why}; create a key with \`hammer keys create --name NAME --scope admin\` (see README "Security")` }, 'api-open');
+}
+
+async function startApiListeners(config: Listening, pool: DatabasePool, metrics: Metrics, readiness: Readiness, logger: Logger): Promise<Running[]> {
   // Loaded here, not at the top: a worker process never needs the API stack (Express, the OpenAPI
   // validator, gRPC), which would cost it start-up time and memory.
   const [{ startRestServer }, { startGrpcServer }, { grpcMetricsMiddleware }, { HammerDefinition }] = await Promise.all([
@@ -85,8 +99,18 @@ async function startApiListeners(config: Config, pool: DatabasePool, metrics: Me
     pool,
     pagination: { defaultLimit: config.defaultPaginationLimit, maxLimit: config.maxPaginationLimit },
     secretTokenLength: config.defaultSecretTokenLength,
+    destinations: destinationPolicyOf(config),
+    includeSecretInBody: config.includeSecretInBody,
     onMessagePublished: (message) => metrics.messagePublished(message.topic_id),
+    auth: { mode: config.auth, cacheTtlMs: config.authCacheTtl * 1000 },
   });
+  // Said once at start; requests ask again (cached). A database that cannot answer yet (not migrated,
+  // down) must not stop the server: it says so and each request decides when it comes.
+  const auth = await services.apiKeys.state().catch((error: unknown) => {
+    logger.warn({ err: error }, 'api-auth-state-unknown');
+    return 'unknown' as const;
+  });
+  if (auth === 'open') warnOpenApi(config, logger);
   const parts: Running[] = [];
   if (config.restApiEnabled) {
     const rest = await startRestServer({
@@ -98,7 +122,7 @@ async function startApiListeners(config: Config, pool: DatabasePool, metrics: Me
       host: config.host,
       port: config.httpPort,
     });
-    logger.info({ port: rest.port }, 'rest-server-started');
+    logger.info({ host: config.host, port: rest.port, auth }, 'rest-server-started');
     parts.push({ stop: () => rest.close(config.shutdownTimeout * 1000) });
   }
   if (config.grpcEnabled) {
@@ -108,7 +132,8 @@ async function startApiListeners(config: Config, pool: DatabasePool, metrics: Me
       logger,
       host: config.host,
       port: config.grpcPort,
-      maxMessageBytes: Math.max(config.httpBodyLimit, 4 * 1024 * 1024),
+      // The same limit as REST's body (HAMMER_HTTP_BODY_LIMIT): one number for both APIs.
+      maxMessageBytes: config.httpBodyLimit,
       shutdownTimeoutMs: config.shutdownTimeout * 1000,
       middleware: [grpcMetricsMiddleware({ registry: metrics.registry, services: [HammerDefinition] })],
     });
@@ -129,6 +154,7 @@ function startWorker(config: Config, databaseUrl: string, pool: DatabasePool, me
       attemptResponseMaxBytes: config.attemptResponseMaxBytes,
       staleAfter: config.workerStaleAfter,
       shutdownTimeout: config.shutdownTimeout,
+      destinations: destinationPolicyOf(config),
     },
   });
 }
@@ -149,21 +175,22 @@ async function startInOrder(steps: (() => Promise<Running | Running[] | undefine
 }
 
 /**
- * A long-running process. The health listener opens first (so /liveness answers while hammer starts)
- * and /readiness says 503 `starting` until every step has run: every other listener accepts
- * connections and the worker runs. Stopping turns readiness to 503 first (a load balancer stops
- * sending traffic while the rest drains), stops the steps in reverse order, and the health listener last.
+ * A long-running process: starts `steps` in order, then marks it started and opens the health
+ * listener last, so /readiness answers 204 only once every other listener accepts connections and the
+ * worker runs (and a probe that finds the port open may call the API at once). Stopping turns
+ * readiness to 503 first (a load balancer stops sending traffic while the rest drains), stops the
+ * steps in reverse order, and closes the health listener last.
  */
-async function runProcess(config: Config, readiness: Readiness, logger: Logger, steps: Parameters<typeof startInOrder>[0]): Promise<Running> {
-  const health = config.healthCheckEnabled
-    ? await startSideListener('health-check', () => startHealthServer({ host: config.host, port: config.healthCheckPort, readiness }), logger)
-    : undefined;
-  let parts: Running;
+async function runProcess(config: Listening, readiness: Readiness, logger: Logger, steps: Parameters<typeof startInOrder>[0]): Promise<Running> {
+  const parts = await startInOrder(steps);
+  let health: Running | undefined;
   try {
-    parts = await startInOrder(steps);
     await readiness.started();
+    if (config.healthCheckEnabled) {
+      health = await startSideListener('health-check', () => startHealthServer({ host: config.host, port: config.healthCheckPort, readiness }), logger);
+    }
   } catch (error) {
-    await health?.stop().catch(() => {});
+    await parts.stop().catch(() => {});
     throw error;
   }
   const all = stopAll([parts, health]);
@@ -175,11 +202,28 @@ async function runProcess(config: Config, readiness: Readiness, logger: Logger, 
   };
 }
 
+/** Runs `work` with the API-key use cases on a small pool of its own (`hammer keys ...`), then closes it. */
+export async function withApiKeys<T>(config: Config, logger: Logger, work: (apiKeys: Services['apiKeys']) => Promise<T>): Promise<T> {
+  const pool = await createDatabasePool(requireDatabaseUrl(config, 'keys'), { maxConnections: 2, logger });
+  try {
+    const services = createServices({
+      pool,
+      pagination: { defaultLimit: config.defaultPaginationLimit, maxLimit: config.maxPaginationLimit },
+      secretTokenLength: config.defaultSecretTokenLength,
+      auth: { mode: config.auth, cacheTtlMs: config.authCacheTtl * 1000 },
+    });
+    return await work(services.apiKeys);
+  } finally {
+    await pool.end();
+  }
+}
+
 export async function runMigrate(config: Config, logger: Logger): Promise<void> {
   await migrate(requireDatabaseUrl(config, 'migrate'), config.migrationsDir, logger);
 }
 
-export async function runServer(config: Config, logger: Logger): Promise<Running> {
+export async function runServer(settings: Config, logger: Logger): Promise<Running> {
+  const config = listening(settings, '0.0.0.0');
   const pool = await createDatabasePool(requireDatabaseUrl(config, 'server'), { maxConnections: config.databaseMaxOpenConns, logger });
   const metrics = createMetrics({ deliveryGauges: (limits, timeoutMs) => readDeliveryGauges(pool, limits, timeoutMs), logger });
   const readiness = readinessOf(() => pool);
@@ -190,7 +234,8 @@ export async function runServer(config: Config, logger: Logger): Promise<Running
   ]);
 }
 
-export async function runWorker(config: Config, logger: Logger): Promise<Running> {
+export async function runWorker(settings: Config, logger: Logger): Promise<Running> {
+  const config = listening(settings, '0.0.0.0');
   const databaseUrl = requireDatabaseUrl(config, 'worker');
   const pool = await createDatabasePool(databaseUrl, { maxConnections: config.databaseMaxOpenConns, logger });
   // No database gauges here: the servers export them, once for the whole database.
@@ -202,7 +247,9 @@ export async function runWorker(config: Config, logger: Logger): Promise<Running
   ]);
 }
 
-export async function runStart(config: Config, logger: Logger): Promise<Running> {
+/** `hammer start` is the laptop command: it listens on 127.0.0.1 unless HAMMER_HOST says otherwise. */
+export async function runStart(settings: Config, logger: Logger): Promise<Running> {
+  const config = listening(settings, '127.0.0.1');
   let databaseUrl = config.databaseUrl;
   let pool: DatabasePool;
   let metrics: Metrics;

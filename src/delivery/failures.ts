@@ -1,5 +1,6 @@
 // Why an attempt failed: a kind the code can branch on (the metrics' outcome comes from it) and the
 // sentence a person reads in the attempt's `error`, both made from what Node, undici and the network report.
+import { refusalError, type UrlRefusal } from '../destinations.ts';
 import type { AttemptOutcome } from '../observability/metrics.ts';
 
 export type FailureKind =
@@ -17,6 +18,8 @@ export type FailureKind =
   | 'bad_status'
   | 'invalid_url'
   | 'headers_too_large'
+  /** The destination policy refused the URL or every address its host resolved to: no connection was opened. */
+  | 'destination_refused'
   | 'other';
 
 export interface Failure {
@@ -38,6 +41,7 @@ const outcomes: Record<FailureKind, AttemptOutcome> = {
   bad_status: 'http_error',
   invalid_url: 'connection_error',
   headers_too_large: 'connection_error',
+  destination_refused: 'connection_error',
   other: 'connection_error',
 };
 
@@ -48,6 +52,9 @@ export function attemptOutcome(failure: FailureKind | null): AttemptOutcome {
 
 /** The failure of an attempt whose deadline (`delivery_attempt_timeout` seconds) passed. */
 export const timeoutFailure = (seconds: number): Failure => ({ kind: 'timeout', error: `timeout after ${seconds} s` });
+
+/** The failure of an attempt the destination policy refused (see src/destinations.ts). */
+export const refusedFailure = (refusal: UrlRefusal): Failure => ({ kind: 'destination_refused', error: refusalError(refusal) });
 
 /** A failure met while the response body was read: a timeout stays one, anything else cut the body off. */
 export function whileReadingBody(cause: Failure): Failure {
@@ -98,6 +105,8 @@ export function describeFailure(err: unknown, url: URL, timeout: Failure): Failu
       return { kind: 'unreachable', error: `network unreachable (${peer(e, url)})` };
     case 'UND_ERR_HEADERS_OVERFLOW':
       return { kind: 'headers_too_large', error: 'response headers too large' };
+    case 'ERR_HAMMER_DESTINATION_REFUSED': // from the connect-time lookup (destinations.ts guardedLookup)
+      return { kind: 'destination_refused', error: errorMessage(first) };
   }
   // OpenSSL's message carries its source location; its `reason` is the readable part.
   if (tlsCodes.test(code)) return { kind: 'tls', error: `tls error: ${typeof e.reason === 'string' ? e.reason : errorMessage(first)}` };

@@ -1,18 +1,28 @@
 // One HTTP attempt of a delivery: POST the signed CloudEvent and turn whatever happens (an answer, a
 // timeout, a refused connection, a bad URL) into the attempt record. It never throws for anything a
 // receiver or a URL can do.
+import { lookup as dnsLookup } from 'node:dns';
 import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
+import { defaultDestinationPolicy, guardedLookup, refusedUrl, type DestinationPolicy, type Resolver } from '../destinations.ts';
 import type { components } from '../generated/openapi.ts';
+import { rules } from '../generated/rules.ts';
 import { buildCloudEvent, type CloudEventSource } from './cloudevent.ts';
 import { dumpRequest, dumpResponse, headerValues, type DumpedBody } from './dumps.ts';
-import { describeFailure, otherFailure, timeoutFailure, whileReadingBody, type Failure, type FailureKind } from './failures.ts';
+import { describeFailure, otherFailure, refusedFailure, timeoutFailure, whileReadingBody, type Failure, type FailureKind } from './failures.ts';
 import { signWebhook } from './signature.ts';
 
 type Delivery = components['schemas']['Delivery'];
 type DeliveryAttempt = components['schemas']['DeliveryAttempt'];
 
-export type SendableDelivery = CloudEventSource & Pick<Delivery, 'url' | 'delivery_attempt_timeout'>;
+export type SendableDelivery = CloudEventSource &
+  Pick<Delivery, 'url' | 'delivery_attempt_timeout'> & {
+    /**
+     * The secrets that sign this attempt, current first (the subscription's secret, then a replaced one
+     * still in its grace period); absent means the delivery's own secret_token.
+     */
+    signing_secrets?: readonly string[];
+  };
 
 export type AttemptResult = Pick<
   DeliveryAttempt,
@@ -29,6 +39,10 @@ export interface SenderOptions {
   userAgent: string;
   /** Most open connections per receiver origin; unset means no limit (the worker's concurrency bounds it). */
   connectionsPerOrigin?: number;
+  /** Where deliveries may go (checked before the request and, for hostnames, at connect time); default: hammer's. */
+  destinations?: DestinationPolicy;
+  /** Resolves hostnames (node:dns lookup with `all: true`); tests give a fake one. */
+  resolve?: Resolver;
 }
 
 export interface Sender {
@@ -44,11 +58,21 @@ const successStatuses = new Set([200, 201, 202, 204]);
 const redirectStatuses = new Set([301, 302, 303, 307, 308]);
 /** setTimeout fires at once above this. */
 const maxTimerMs = 2 ** 31 - 1;
+/**
+ * The longest attempt, whatever an older delivery row says (the API refuses more since issue 14):
+ * graphile-worker gives a job locked for 4 hours to another worker, which must never find this attempt running.
+ */
+const maxAttemptSeconds = rules.SubscriptionCreate.delivery_attempt_timeout.maximum;
 
 export function createSender(options: SenderOptions): Sender {
   // One pool of keep-alive connections per origin for every delivery: a new Agent per call would pay a
   // TCP (and TLS) handshake per webhook.
-  const agent = new Agent({ connections: options.connectionsPerOrigin ?? null });
+  // Every address a hostname resolves to is checked in the connect step itself, so the socket can only
+  // open to an address the policy allows (DNS rebinding gains nothing); IP literals skip the lookup and
+  // are checked before the request.
+  const destinations = options.destinations ?? defaultDestinationPolicy;
+  const resolve = options.resolve ?? (dnsLookup as Resolver);
+  const agent = new Agent({ connections: options.connectionsPerOrigin ?? null, connect: { lookup: guardedLookup(destinations, resolve) } });
   const { responseMaxBytes, userAgent } = options;
 
   async function send(delivery: SendableDelivery, now: Date = new Date()): Promise<AttemptResult> {
@@ -64,9 +88,11 @@ export function createSender(options: SenderOptions): Sender {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       return noResponse('', { kind: 'invalid_url', error: `unsupported url scheme: ${url.protocol}` }, elapsed());
     }
+    const refusal = refusedUrl(destinations, url);
+    if (refusal !== undefined) return noResponse('', refusedFailure(refusal), elapsed());
 
     let requestDump = '';
-    const seconds = delivery.delivery_attempt_timeout;
+    const seconds = Math.min(delivery.delivery_attempt_timeout, maxAttemptSeconds);
     const timeoutMs = Number.isFinite(seconds) && seconds > 0 ? Math.min(Math.round(seconds * 1000), maxTimerMs) : 0;
     const timeout = timeoutFailure(seconds);
     // The timer bounds the whole exchange; undici's own timeouts only bound each wait.
@@ -74,14 +100,15 @@ export function createSender(options: SenderOptions): Sender {
     const timer = setTimeout(() => deadline.abort(), timeoutMs);
     const failureOf = (err: unknown) => (deadline.signal.aborted ? timeout : describeFailure(err, url, timeout));
     try {
-      const body = buildCloudEvent(delivery);
+      const secrets = delivery.signing_secrets ?? [delivery.secret_token];
+      const body = buildCloudEvent(delivery, secrets[0]);
       const timestamp = Math.floor(now.getTime() / 1000);
       // Sorted by name, as Go's httputil.DumpRequest writes them.
       const sent: [string, string][] = [
         ['Content-Type', 'application/json'],
         ['User-Agent', userAgent],
         ['Webhook-Id', delivery.id],
-        ['Webhook-Signature', signWebhook(delivery.secret_token, delivery.id, timestamp, body)],
+        ['Webhook-Signature', signWebhook(secrets, delivery.id, timestamp, body)],
         ['Webhook-Timestamp', String(timestamp)],
       ];
       const headers: Record<string, string> = Object.fromEntries(sent);

@@ -22,8 +22,13 @@ function signingKey(secret: string): KeyObject | string {
   return key;
 }
 
-/** `v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`, the value of the `webhook-signature` header. */
-export function signWebhook(secret: string, id: string, timestampSeconds: number, body: string): string {
-  const mac = createHmac('sha256', signingKey(secret)).update(`${id}.${timestampSeconds}.${body}`).digest('base64');
-  return `v1,${mac}`;
+/**
+ * The value of the `webhook-signature` header: `v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`
+ * for each secret, space-separated, in the order given (after a rotation: the new secret, then the
+ * replaced one while its grace period lasts). A receiver accepts the webhook when one of them matches.
+ */
+export function signWebhook(secrets: string | readonly string[], id: string, timestampSeconds: number, body: string): string {
+  const signed = `${id}.${timestampSeconds}.${body}`;
+  const sign = (secret: string) => `v1,${createHmac('sha256', signingKey(secret)).update(signed).digest('base64')}`;
+  return typeof secrets === 'string' ? sign(secrets) : secrets.map(sign).join(' ');
 }

@@ -4,8 +4,7 @@
 import type { Task } from 'graphile-worker';
 import type { DatabasePool } from '../db/pool.ts';
 import { newId } from '../ids.ts';
-import { getDeliveries, recordAttempts, type AttemptRecord } from '../store/deliveries.ts';
-import type { DeliveryRow } from '../store/rows.ts';
+import { getDeliveries, recordAttempts, type AttemptRecord, type EngineDeliveryRow } from '../store/deliveries.ts';
 import type { DeliverPayload } from '../store/jobs.ts';
 import type { Logger } from '../observability/logger.ts';
 import { createBatcher, type BatcherOptions } from './batcher.ts';
@@ -29,7 +28,7 @@ function isPayload(payload: unknown): payload is DeliverPayload {
 export function deliverTask({ pool, sender, logger, onAttempt, batch = { maxSize: 32, maxWaitMs: 2 } }: DeliverTaskOptions): Task {
   const load = createBatcher(async (ids: string[]) => {
     const found = new Map((await getDeliveries(pool, [...new Set(ids)])).map((d) => [d.id, d]));
-    return ids.map((id): DeliveryRow | undefined => found.get(id));
+    return ids.map((id): EngineDeliveryRow | undefined => found.get(id));
   }, batch);
 
   const record = createBatcher(async (records: AttemptRecord[]) => {

@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import { abortable } from 'abort-controller-x';
 import { makeWorkerUtils, run, type WorkerEvents } from 'graphile-worker';
 import type { DatabasePool } from '../db/pool.ts';
+import type { DestinationPolicy } from '../destinations.ts';
 import { deliverTask as deliverTaskName } from '../store/jobs.ts';
 import { graphileLogger, type Logger } from '../observability/logger.ts';
 import { version } from '../version.ts';
@@ -21,6 +22,8 @@ export interface WorkerSettings {
   staleAfter: number;
   /** Seconds a stop waits for in-flight deliveries. */
   shutdownTimeout: number;
+  /** Where webhooks may go (default: hammer's, private networks allowed). */
+  destinations?: DestinationPolicy;
 }
 
 export interface DeliveryWorker {
@@ -52,7 +55,7 @@ export async function startDeliveryWorker(options: {
   onAttempt?: (result: AttemptResult) => void;
 }): Promise<DeliveryWorker> {
   const { databaseUrl, pool, settings, logger } = options;
-  const sender = createSender({ responseMaxBytes: settings.attemptResponseMaxBytes, userAgent: `hammer/${version}` });
+  const sender = createSender({ responseMaxBytes: settings.attemptResponseMaxBytes, userAgent: `hammer/${version}`, destinations: settings.destinations });
   const heartbeat = startHeartbeat(pool, settings.staleAfter, logger);
   const events: WorkerEvents = new EventEmitter();
   events.on('pool:create', ({ workerPool }) => heartbeat.add(workerPool.id));

@@ -266,6 +266,28 @@ export const operations: Record<OperationId, StructuralOperation> = {
       "default": {"$ref":"#/components/responses/Error"},
     },
   },
+  rotateSubscriptionSecret: {
+    "operationId": "rotateSubscriptionSecret",
+    "x-hammer-invalid-message": "invalid_subscription",
+    "parameters": [{"name":"id","in":"path","required":true,"schema":{}}],
+    "requestBody": {
+      "required": true,
+      "content": {
+        "application/json": {
+          "schema": {"type":"object","required":["rotation"],"properties":{"rotation":{"type":"object"}}},
+        },
+      },
+    },
+    "responses": {
+      "200": {
+        "description": "The subscription, with its new secret token.",
+        "content": {"application/json":{"schema":{"$ref":"#/components/schemas/Subscription"}}},
+      },
+      "400": {"$ref":"#/components/responses/InvalidArgument"},
+      "404": {"$ref":"#/components/responses/NotFound"},
+      "default": {"$ref":"#/components/responses/Error"},
+    },
+  },
   listMessages: {
     "operationId": "listMessages",
     "x-hammer-invalid-message": "invalid_list_parameters",
@@ -491,6 +513,79 @@ export const operations: Record<OperationId, StructuralOperation> = {
       "default": {"$ref":"#/components/responses/Error"},
     },
   },
+  listApiKeys: {
+    "operationId": "listApiKeys",
+    "x-hammer-invalid-message": "invalid_list_parameters",
+    "parameters": [
+      {"name":"limit","in":"query","required":false,"schema":{}},
+      {"name":"offset","in":"query","required":false,"schema":{}},
+    ],
+    "responses": {
+      "200": {
+        "description": "One page of keys, oldest first.",
+        "content": {"application/json":{"schema":{"$ref":"#/components/schemas/ListApiKeysResponse"}}},
+      },
+      "400": {"$ref":"#/components/responses/InvalidArgument"},
+      "401": {"$ref":"#/components/responses/Unauthenticated"},
+      "403": {"$ref":"#/components/responses/PermissionDenied"},
+      "default": {"$ref":"#/components/responses/Error"},
+    },
+  },
+  createApiKey: {
+    "operationId": "createApiKey",
+    "x-hammer-invalid-message": "invalid_api_key",
+    "parameters": [],
+    "requestBody": {
+      "required": true,
+      "content": {
+        "application/json": {
+          "schema": {"type":"object","required":["api_key"],"properties":{"api_key":{"type":"object"}}},
+        },
+      },
+    },
+    "responses": {
+      "200": {
+        "description": "The key (shown this once) and its record.",
+        "content": {"application/json":{"schema":{"$ref":"#/components/schemas/CreateApiKeyResponse"}}},
+      },
+      "400": {"$ref":"#/components/responses/InvalidArgument"},
+      "401": {"$ref":"#/components/responses/Unauthenticated"},
+      "403": {"$ref":"#/components/responses/PermissionDenied"},
+      "default": {"$ref":"#/components/responses/Error"},
+    },
+  },
+  getApiKey: {
+    "operationId": "getApiKey",
+    "x-hammer-invalid-message": "invalid_api_key",
+    "parameters": [{"name":"id","in":"path","required":true,"schema":{}}],
+    "responses": {
+      "200": {
+        "description": "The key.",
+        "content": {"application/json":{"schema":{"$ref":"#/components/schemas/ApiKey"}}},
+      },
+      "400": {"$ref":"#/components/responses/InvalidArgument"},
+      "401": {"$ref":"#/components/responses/Unauthenticated"},
+      "403": {"$ref":"#/components/responses/PermissionDenied"},
+      "404": {"$ref":"#/components/responses/NotFound"},
+      "default": {"$ref":"#/components/responses/Error"},
+    },
+  },
+  revokeApiKey: {
+    "operationId": "revokeApiKey",
+    "x-hammer-invalid-message": "invalid_api_key",
+    "parameters": [{"name":"id","in":"path","required":true,"schema":{}}],
+    "responses": {
+      "200": {
+        "description": "The revoked key.",
+        "content": {"application/json":{"schema":{"$ref":"#/components/schemas/ApiKey"}}},
+      },
+      "400": {"$ref":"#/components/responses/InvalidArgument"},
+      "401": {"$ref":"#/components/responses/Unauthenticated"},
+      "403": {"$ref":"#/components/responses/PermissionDenied"},
+      "404": {"$ref":"#/components/responses/NotFound"},
+      "default": {"$ref":"#/components/responses/Error"},
+    },
+  },
 };
 
 /** The document express-openapi-validator checks requests and responses against. */
@@ -502,12 +597,15 @@ export const openApiStructure = {
     '/v1/topics/{id}': { get: operations.getTopic, delete: operations.deleteTopic, patch: operations.updateTopic },
     '/v1/subscriptions': { get: operations.listSubscriptions, post: operations.createSubscription },
     '/v1/subscriptions/{id}': { get: operations.getSubscription, delete: operations.deleteSubscription, patch: operations.updateSubscription },
+    '/v1/subscriptions/{id}/rotate-secret': { post: operations.rotateSubscriptionSecret },
     '/v1/messages': { get: operations.listMessages, post: operations.createMessage },
     '/v1/messages/{id}': { get: operations.getMessage, delete: operations.deleteMessage },
     '/v1/deliveries': { get: operations.listDeliveries },
     '/v1/deliveries/{id}': { get: operations.getDelivery },
     '/v1/delivery-attempts': { get: operations.listDeliveryAttempts },
     '/v1/delivery-attempts/{id}': { get: operations.getDeliveryAttempt },
+    '/v1/api-keys': { get: operations.listApiKeys, post: operations.createApiKey },
+    '/v1/api-keys/{id}': { get: operations.getApiKey, delete: operations.revokeApiKey },
   },
   components: {
     "responses": {
@@ -531,8 +629,41 @@ export const openApiStructure = {
         "description": "The resource, or the topic it refers to, does not exist (gRPC code 5).",
         "content": {"application/json":{"schema":{"$ref":"#/components/schemas/Error"}}},
       },
+      "PermissionDenied": {
+        "description": "The API key's scope does not cover this operation (gRPC code 7).",
+        "content": {"application/json":{"schema":{"$ref":"#/components/schemas/Error"}}},
+      },
+      "Unauthenticated": {
+        "description": "No API key, or one that is unknown, malformed, revoked or expired, while the API requires one\n(gRPC code 16). Sent with `WWW-Authenticate: Bearer`.\n",
+        "headers": {"WWW-Authenticate":{"description":"Always `Bearer`.","schema":{"type":"string"}}},
+        "content": {"application/json":{"schema":{"$ref":"#/components/schemas/Error"}}},
+      },
     },
     "schemas": {
+      "ApiKey": {
+        "type": "object",
+        "description": "An API key's record. The secret is never returned after creation.",
+        "required": ["id","name","scope","created_at"],
+        "properties": {
+          "id": {"$ref":"#/components/schemas/Id"},
+          "name": {"type":"string","description":"Human-readable name (who uses the key)."},
+          "scope": {"$ref":"#/components/schemas/ApiKeyScope"},
+          "expires_at": {
+            "$ref": "#/components/schemas/Timestamp",
+            "description": "When the key stops working; absent if it never expires.",
+          },
+          "revoked_at": {
+            "$ref": "#/components/schemas/Timestamp",
+            "description": "When the key was revoked; absent while it is not.",
+          },
+          "created_at": {"$ref":"#/components/schemas/Timestamp"},
+        },
+      },
+      "ApiKeyScope": {
+        "type": "string",
+        "enum": ["read","publish","admin"],
+        "description": "What a key may do. read: every get and list. publish: read, and creating messages. admin:\neverything. Only admin keys see secret tokens (others get them as \"\").\n",
+      },
       "BadRequest": {
         "type": "object",
         "description": "google.rpc.BadRequest in its JSON form.",
@@ -540,6 +671,17 @@ export const openApiStructure = {
         "properties": {
           "@type": {"type":"string","const":"type.googleapis.com/google.rpc.BadRequest"},
           "field_violations": {"type":"array","items":{"$ref":"#/components/schemas/FieldViolation"}},
+        },
+      },
+      "CreateApiKeyResponse": {
+        "type": "object",
+        "required": ["api_key","key"],
+        "properties": {
+          "api_key": {"$ref":"#/components/schemas/ApiKey"},
+          "key": {
+            "type": "string",
+            "description": "The key (`hmk_<id>_<secret>`), sent as `Authorization: Bearer <key>`. Shown this once.",
+          },
         },
       },
       "Delivery": {
@@ -670,6 +812,11 @@ export const openApiStructure = {
         "minLength": 1,
         "maxLength": 255,
       },
+      "ListApiKeysResponse": {
+        "type": "object",
+        "required": ["api_keys"],
+        "properties": {"api_keys":{"type":"array","items":{"$ref":"#/components/schemas/ApiKey"}}},
+      },
       "ListDeliveriesResponse": {
         "type": "object",
         "required": ["deliveries"],
@@ -727,6 +874,7 @@ export const openApiStructure = {
           "delivery_attempt_timeout",
           "created_at",
           "updated_at",
+          "include_secret_in_body",
         ],
         "properties": {
           "id": {"$ref":"#/components/schemas/Id"},
@@ -735,7 +883,7 @@ export const openApiStructure = {
           "url": {"type":"string","description":"The http(s) URL each delivery is POSTed to."},
           "secret_token": {
             "type": "string",
-            "description": "Sent in each event as `secrettoken` and used as the key of the `webhook-signature` header.",
+            "description": "The key of the `webhook-signature` header, and sent in each event as `secrettoken` when include_secret_in_body is true.",
           },
           "max_delivery_attempts": {
             "type": "integer",
@@ -751,6 +899,10 @@ export const openApiStructure = {
           },
           "created_at": {"$ref":"#/components/schemas/Timestamp"},
           "updated_at": {"$ref":"#/components/schemas/Timestamp"},
+          "include_secret_in_body": {
+            "type": "boolean",
+            "description": "Whether each event carries the secret as `secrettoken` (hammer's format). false is safer; receivers then check the signature.",
+          },
         },
       },
       "Timestamp": {"type":"string","format":"date-time","description":"RFC 3339 time in UTC.","readOnly":true},

@@ -5,27 +5,34 @@ export interface Route {
   method: 'get' | 'put' | 'post' | 'delete' | 'patch';
   path: string;
   expressPath: string;
+  /** The API key scope a call needs (x-hammer-scope). */
+  scope: 'read' | 'publish' | 'admin';
 }
 
 export const routes = {
-  listTopics: { method: 'get', path: '/v1/topics', expressPath: '/v1/topics' },
-  createTopic: { method: 'post', path: '/v1/topics', expressPath: '/v1/topics' },
-  getTopic: { method: 'get', path: '/v1/topics/{id}', expressPath: '/v1/topics/:id' },
-  deleteTopic: { method: 'delete', path: '/v1/topics/{id}', expressPath: '/v1/topics/:id' },
-  updateTopic: { method: 'patch', path: '/v1/topics/{id}', expressPath: '/v1/topics/:id' },
-  listSubscriptions: { method: 'get', path: '/v1/subscriptions', expressPath: '/v1/subscriptions' },
-  createSubscription: { method: 'post', path: '/v1/subscriptions', expressPath: '/v1/subscriptions' },
-  getSubscription: { method: 'get', path: '/v1/subscriptions/{id}', expressPath: '/v1/subscriptions/:id' },
-  deleteSubscription: { method: 'delete', path: '/v1/subscriptions/{id}', expressPath: '/v1/subscriptions/:id' },
-  updateSubscription: { method: 'patch', path: '/v1/subscriptions/{id}', expressPath: '/v1/subscriptions/:id' },
-  listMessages: { method: 'get', path: '/v1/messages', expressPath: '/v1/messages' },
-  createMessage: { method: 'post', path: '/v1/messages', expressPath: '/v1/messages' },
-  getMessage: { method: 'get', path: '/v1/messages/{id}', expressPath: '/v1/messages/:id' },
-  deleteMessage: { method: 'delete', path: '/v1/messages/{id}', expressPath: '/v1/messages/:id' },
-  listDeliveries: { method: 'get', path: '/v1/deliveries', expressPath: '/v1/deliveries' },
-  getDelivery: { method: 'get', path: '/v1/deliveries/{id}', expressPath: '/v1/deliveries/:id' },
-  listDeliveryAttempts: { method: 'get', path: '/v1/delivery-attempts', expressPath: '/v1/delivery-attempts' },
-  getDeliveryAttempt: { method: 'get', path: '/v1/delivery-attempts/{id}', expressPath: '/v1/delivery-attempts/:id' },
+  listTopics: { method: 'get', path: '/v1/topics', expressPath: '/v1/topics', scope: 'read' },
+  createTopic: { method: 'post', path: '/v1/topics', expressPath: '/v1/topics', scope: 'admin' },
+  getTopic: { method: 'get', path: '/v1/topics/{id}', expressPath: '/v1/topics/:id', scope: 'read' },
+  deleteTopic: { method: 'delete', path: '/v1/topics/{id}', expressPath: '/v1/topics/:id', scope: 'admin' },
+  updateTopic: { method: 'patch', path: '/v1/topics/{id}', expressPath: '/v1/topics/:id', scope: 'admin' },
+  listSubscriptions: { method: 'get', path: '/v1/subscriptions', expressPath: '/v1/subscriptions', scope: 'read' },
+  createSubscription: { method: 'post', path: '/v1/subscriptions', expressPath: '/v1/subscriptions', scope: 'admin' },
+  getSubscription: { method: 'get', path: '/v1/subscriptions/{id}', expressPath: '/v1/subscriptions/:id', scope: 'read' },
+  deleteSubscription: { method: 'delete', path: '/v1/subscriptions/{id}', expressPath: '/v1/subscriptions/:id', scope: 'admin' },
+  updateSubscription: { method: 'patch', path: '/v1/subscriptions/{id}', expressPath: '/v1/subscriptions/:id', scope: 'admin' },
+  rotateSubscriptionSecret: { method: 'post', path: '/v1/subscriptions/{id}/rotate-secret', expressPath: '/v1/subscriptions/:id/rotate-secret', scope: 'admin' },
+  listMessages: { method: 'get', path: '/v1/messages', expressPath: '/v1/messages', scope: 'read' },
+  createMessage: { method: 'post', path: '/v1/messages', expressPath: '/v1/messages', scope: 'publish' },
+  getMessage: { method: 'get', path: '/v1/messages/{id}', expressPath: '/v1/messages/:id', scope: 'read' },
+  deleteMessage: { method: 'delete', path: '/v1/messages/{id}', expressPath: '/v1/messages/:id', scope: 'admin' },
+  listDeliveries: { method: 'get', path: '/v1/deliveries', expressPath: '/v1/deliveries', scope: 'read' },
+  getDelivery: { method: 'get', path: '/v1/deliveries/{id}', expressPath: '/v1/deliveries/:id', scope: 'read' },
+  listDeliveryAttempts: { method: 'get', path: '/v1/delivery-attempts', expressPath: '/v1/delivery-attempts', scope: 'read' },
+  getDeliveryAttempt: { method: 'get', path: '/v1/delivery-attempts/{id}', expressPath: '/v1/delivery-attempts/:id', scope: 'read' },
+  listApiKeys: { method: 'get', path: '/v1/api-keys', expressPath: '/v1/api-keys', scope: 'admin' },
+  createApiKey: { method: 'post', path: '/v1/api-keys', expressPath: '/v1/api-keys', scope: 'admin' },
+  getApiKey: { method: 'get', path: '/v1/api-keys/{id}', expressPath: '/v1/api-keys/:id', scope: 'admin' },
+  revokeApiKey: { method: 'delete', path: '/v1/api-keys/{id}', expressPath: '/v1/api-keys/:id', scope: 'admin' },
 } as const satisfies Record<keyof operations, Route>;
 
 export type OperationId = keyof typeof routes;

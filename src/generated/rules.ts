@@ -20,6 +20,9 @@ export type FieldRules = Readonly<Record<string, FieldRule>>;
 /** The values of components.schemas.DeliveryStatus. */
 export const deliveryStatuses = ['pending', 'completed', 'failed'] as const;
 
+/** The values of components.schemas.ApiKeyScope. */
+export const apiKeyScopes = ['read', 'publish', 'admin'] as const;
+
 export const rules = {
   /** The query parameters of listTopics */
   listTopics: {
@@ -58,20 +61,27 @@ export const rules = {
     topic_id: { type: 'string', required: true, minLength: 1, maxLength: 255, pattern: /^[\w.+-]+$/u },
     name: { type: 'string', required: true, minLength: 1, maxLength: 255, pattern: /^[^\x00]*$/u, patternMessage: 'must not contain the NUL character' },
     url: { type: 'string', required: true, minLength: 1, maxLength: 2083, pattern: /^[^\x00]*$/u, patternMessage: 'must not contain the NUL character', format: 'http-url', formatMessage: 'must be a valid URL' },
-    secret_token: { type: 'string', maxLength: 255, pattern: /^[^\x00]*$/u, patternMessage: 'must not contain the NUL character' },
+    secret_token: { type: 'string', maxLength: 255, pattern: /^[^\x00]*$/u, patternMessage: 'must not contain the NUL character', format: 'secret-token', formatMessage: 'a whsec_ secret must be base64 of 24 to 64 bytes' },
     max_delivery_attempts: { type: 'integer', required: true, minimum: 1, maximum: 2147483647 },
     delivery_attempt_delay: { type: 'integer', required: true, minimum: 1, maximum: 2147483647 },
-    delivery_attempt_timeout: { type: 'integer', required: true, minimum: 1, maximum: 2147483647 },
+    delivery_attempt_timeout: { type: 'integer', required: true, minimum: 1, maximum: 3600 },
+    include_secret_in_body: { type: 'boolean' },
   },
   /** components.schemas.SubscriptionUpdate */
   SubscriptionUpdate: {
     topic_id: { type: 'string', minLength: 1, maxLength: 255, pattern: /^[\w.+-]+$/u },
     name: { type: 'string', minLength: 1, maxLength: 255, pattern: /^[^\x00]*$/u, patternMessage: 'must not contain the NUL character' },
     url: { type: 'string', minLength: 1, maxLength: 2083, pattern: /^[^\x00]*$/u, patternMessage: 'must not contain the NUL character', format: 'http-url', formatMessage: 'must be a valid URL' },
-    secret_token: { type: 'string', maxLength: 255, pattern: /^[^\x00]*$/u, patternMessage: 'must not contain the NUL character' },
+    secret_token: { type: 'string', maxLength: 255, pattern: /^[^\x00]*$/u, patternMessage: 'must not contain the NUL character', format: 'secret-token', formatMessage: 'a whsec_ secret must be base64 of 24 to 64 bytes' },
     max_delivery_attempts: { type: 'integer', minimum: 1, maximum: 2147483647 },
     delivery_attempt_delay: { type: 'integer', minimum: 1, maximum: 2147483647 },
-    delivery_attempt_timeout: { type: 'integer', minimum: 1, maximum: 2147483647 },
+    delivery_attempt_timeout: { type: 'integer', minimum: 1, maximum: 3600 },
+    include_secret_in_body: { type: 'boolean' },
+  },
+  /** components.schemas.SecretRotation */
+  SecretRotation: {
+    secret_token: { type: 'string', maxLength: 255, pattern: /^[^\x00]*$/u, patternMessage: 'must not contain the NUL character', format: 'secret-token', formatMessage: 'a whsec_ secret must be base64 of 24 to 64 bytes' },
+    grace_period: { type: 'integer', minimum: 0, maximum: 604800 },
   },
   /** The query parameters of listMessages */
   listMessages: {
@@ -111,5 +121,16 @@ export const rules = {
     created_at_gte: { type: 'string', maxLength: 64, pattern: /^(\d{4}-\d\d-\d\d([Tt ]\d\d:\d\d(:\d\d(\.\d+)?)?([Zz]|[+-]\d\d(:?\d\d)?))?)?$/u, patternMessage: 'must be an RFC 3339 timestamp (2021-03-18T11:10:29Z) or a date (2021-03-18)', format: 'time-filter', formatMessage: 'must be an RFC 3339 timestamp (2021-03-18T11:10:29Z) or a date (2021-03-18)' },
     created_at_lt: { type: 'string', maxLength: 64, pattern: /^(\d{4}-\d\d-\d\d([Tt ]\d\d:\d\d(:\d\d(\.\d+)?)?([Zz]|[+-]\d\d(:?\d\d)?))?)?$/u, patternMessage: 'must be an RFC 3339 timestamp (2021-03-18T11:10:29Z) or a date (2021-03-18)', format: 'time-filter', formatMessage: 'must be an RFC 3339 timestamp (2021-03-18T11:10:29Z) or a date (2021-03-18)' },
     created_at_lte: { type: 'string', maxLength: 64, pattern: /^(\d{4}-\d\d-\d\d([Tt ]\d\d:\d\d(:\d\d(\.\d+)?)?([Zz]|[+-]\d\d(:?\d\d)?))?)?$/u, patternMessage: 'must be an RFC 3339 timestamp (2021-03-18T11:10:29Z) or a date (2021-03-18)', format: 'time-filter', formatMessage: 'must be an RFC 3339 timestamp (2021-03-18T11:10:29Z) or a date (2021-03-18)' },
+  },
+  /** The query parameters of listApiKeys */
+  listApiKeys: {
+    limit: { type: 'integer', minimum: 0, maximum: 4294967295 },
+    offset: { type: 'integer', minimum: 0, maximum: 4294967295 },
+  },
+  /** components.schemas.ApiKeyCreate */
+  ApiKeyCreate: {
+    name: { type: 'string', required: true, minLength: 1, maxLength: 255, pattern: /^[^\x00]*$/u, patternMessage: 'must not contain the NUL character' },
+    scope: { type: 'string', required: true, enum: apiKeyScopes },
+    expires_in: { type: 'integer', minimum: 0, maximum: 4294967295 },
   },
 } as const satisfies Readonly<Record<string, FieldRules>>;

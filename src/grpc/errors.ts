@@ -1,24 +1,16 @@
 // The one place where gRPC errors are made: domain errors become status codes with hammer's message
 // (and a google.rpc.BadRequest detail listing the field violations); anything unexpected becomes
 // INTERNAL "internal error" and is logged, never sent.
+import { isAbortError } from 'abort-controller-x';
 import { composeServerMiddleware, ServerError, Status, type ServerMiddleware } from 'nice-grpc-common';
 import { BadRequest, errorDetailsServerMiddleware, RichServerError } from 'nice-grpc-error-details';
-import { DomainError } from '../errors.ts';
+import { DomainError, grpcStatus } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 
-const codes: Record<DomainError['kind'], Status> = {
-  invalid_argument: Status.INVALID_ARGUMENT,
-  not_found: Status.NOT_FOUND,
-  already_exists: Status.ALREADY_EXISTS,
-  unavailable: Status.UNAVAILABLE,
-};
-
-const isAbortError = (error: unknown) => error instanceof Error && error.name === 'AbortError';
-
 function toServerError(error: DomainError): ServerError {
-  if (error.violations.length === 0) return new ServerError(codes[error.kind], error.message);
+  if (error.violations.length === 0) return new ServerError(grpcStatus[error.kind], error.message);
   const badRequest = BadRequest.fromPartial({ fieldViolations: error.violations.map(({ field, description }) => ({ field, description })) });
-  return new RichServerError(codes[error.kind], error.message, [badRequest]);
+  return new RichServerError(grpcStatus[error.kind], error.message, [badRequest]);
 }
 
 /**

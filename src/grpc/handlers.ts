@@ -1,4 +1,4 @@
-// The 18 RPCs of hammer.v1.Hammer, each a thin adapter from the proto request to the service its REST
+// The RPCs of hammer.v1.Hammer, each a thin adapter from the proto request to the service its REST
 // twin calls. proto3 cannot tell an unset field from its zero value, so "" and 0 mean "not given".
 import type { HammerServiceImplementation } from '../generated/proto/hammer/v1/hammer.ts';
 import type { Services } from '../services/index.ts';
@@ -21,7 +21,7 @@ export function withoutZeroValues<T extends object>(message: T | undefined): Giv
 }
 
 export function hammerHandlers(services: Services): HammerServiceImplementation {
-  const { topics, subscriptions, messages, deliveries, deliveryAttempts } = services;
+  const { topics, subscriptions, messages, deliveries, deliveryAttempts, apiKeys } = services;
   return {
     createTopic: ({ topic }) => topics.create(withoutZeroValues(topic)),
     updateTopic: ({ topic }) => topics.update(topic?.id ?? '', withoutZeroValues(topic)),
@@ -36,6 +36,9 @@ export function hammerHandlers(services: Services): HammerServiceImplementation 
     getSubscription: ({ id }) => subscriptions.get(id),
     listSubscriptions: (request) => subscriptions.list(withoutZeroValues(request)),
     deleteSubscription: async ({ id }) => (await subscriptions.delete(id), {}),
+    // grace_period is proto3 optional: 0 is given (no grace), not set is the default.
+    rotateSubscriptionSecret: ({ id, rotation }) =>
+      subscriptions.rotateSecret(id, { ...withoutZeroValues(rotation), grace_period: rotation?.grace_period }),
 
     createMessage: ({ message }) => messages.create(withoutZeroValues(message)),
     getMessage: ({ id }) => messages.get(id),
@@ -46,5 +49,11 @@ export function hammerHandlers(services: Services): HammerServiceImplementation 
     listDeliveries: (request) => deliveries.list(withoutZeroValues(request)),
     getDeliveryAttempt: ({ id }) => deliveryAttempts.get(id),
     listDeliveryAttempts: (request) => deliveryAttempts.list(withoutZeroValues(request)),
+
+    // expires_in 0 means never, as an absent REST field.
+    createApiKey: ({ api_key }) => apiKeys.create(withoutZeroValues(api_key)),
+    listApiKeys: (request) => apiKeys.list(withoutZeroValues(request)),
+    getApiKey: ({ id }) => apiKeys.get(id),
+    revokeApiKey: ({ id }) => apiKeys.revoke(id),
   };
 }

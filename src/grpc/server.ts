@@ -1,6 +1,6 @@
 // The gRPC server: hammer.v1.Hammer over the same services as REST, the standard health service and
-// server reflection. Middleware, outermost first: the caller's (metrics), error mapping, then
-// deadline/cancellation handling next to the handlers.
+// server reflection. Middleware, outermost first: the caller's (metrics), error mapping, API keys
+// (hammer.v1.Hammer only), then deadline/cancellation handling next to the handlers.
 import { abortable } from 'abort-controller-x';
 import { createServer, type ServerMiddleware } from 'nice-grpc';
 import { HealthDefinition } from 'nice-grpc-server-health';
@@ -8,6 +8,7 @@ import { HammerDefinition } from '../generated/proto/hammer/v1/hammer.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Readiness } from '../observability/readiness.ts';
 import type { Services } from '../services/index.ts';
+import { authMiddleware } from './auth.ts';
 import { stopOnAbort } from './deadlines.ts';
 import { errorMiddleware } from './errors.ts';
 import { hammerHandlers } from './handlers.ts';
@@ -44,7 +45,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   const { services, readiness, logger, maxMessageBytes, middleware = [], shutdownTimeoutMs = 10_000 } = options;
   let server = createServer(maxMessageBytes === undefined ? {} : { 'grpc.max_receive_message_length': maxMessageBytes });
   for (const extra of middleware) server = server.use(extra);
-  server = server.use(errorMiddleware(logger)).use(stopOnAbort(logger));
+  server = server.use(errorMiddleware(logger)).use(authMiddleware(services.apiKeys)).use(stopOnAbort(logger));
 
   const health = startHealth({ readiness, serviceNames: [HammerDefinition.fullName], logger });
   server.add(HammerDefinition, hammerHandlers(services));
@@ -58,7 +59,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     health.stop();
     throw error;
   }
-  logger.info({ host: options.host, port }, 'grpc-server-started');
+  logger.info({ host: options.host, port, auth: await services.apiKeys.state().catch(() => 'unknown') }, 'grpc-server-started');
 
   let closed: Promise<void> | undefined;
   return {

@@ -19,8 +19,14 @@ export interface OutputStream {
  * JSON lines go to stdout, or readable lines when stdout is a terminal (see defaultDestination).
  */
 export function createLogger(level: string, destination: pino.DestinationStream = defaultDestination()): Logger {
-  return pino({ level, base: { service: 'hammer' }, timestamp: pino.stdTimeFunctions.isoTime }, destination);
+  return pino({ level, base: { service: 'hammer' }, timestamp: pino.stdTimeFunctions.isoTime, redact: { paths: secretPaths, censor: '[secret]' } }, destination);
 }
+
+/**
+ * No log line carries a secret: hammer never logs one, and should a subscription or a delivery ever
+ * be logged (at any level, directly or one level down), its secrets are replaced by `[secret]`.
+ */
+const secretPaths = ['secret_token', 'previous_secret_token', 'signing_secrets', 'secrettoken'].flatMap((key) => [key, `*.${key}`]);
 
 /** Readable lines for a terminal, JSON lines otherwise (stdout: buffered, flushed by logger.flush()). */
 export function defaultDestination(stream: OutputStream = process.stdout): pino.DestinationStream {

@@ -1,13 +1,15 @@
-// The REST API: Express 5, the structure of every request checked against openapi.yaml by
-// express-openapi-validator (its field rules are the services'), one route per operation of the
-// generated route map, and hammer's error body for every failure.
+// The REST API: Express 5, the caller's API key checked first (Authorization: Bearer; 401, then 403
+// for a scope below the operation's x-hammer-scope), the structure of every request checked against
+// openapi.yaml by express-openapi-validator (its field rules are the services'), one route per
+// operation of the generated route map, secrets hidden from non-admin keys, and hammer's error body
+// for every failure.
 import express, { type Request, type Response } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import { openApiStructure } from '../generated/openapi-structure.ts';
 import { routes, type OperationId } from '../generated/routes.ts';
 import { rules, type FieldRules } from '../generated/rules.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { Services } from '../services/index.ts';
+import { withoutSecrets, type Principal, type Services } from '../services/index.ts';
 import { errorHandler, routeNotFound } from './errors.ts';
 import { operationHandlers, type OperationInput } from './handlers.ts';
 
@@ -64,6 +66,25 @@ export function createRestApp(options: RestAppOptions): express.Express {
       next();
     });
   }
+  const { apiKeys } = options.services;
+  // Who calls, before anything else is read: an unauthenticated caller learns nothing of the API.
+  app.use(async (req, res, next) => {
+    res.locals.principal = await apiKeys.authenticate(req.get('authorization'));
+    next();
+  });
+  // What the operation needs, before its request is validated. Matched on the raw path (a path that
+  // does not percent-decode is the validator's 400); an unknown route or method is left to it.
+  const scopes = Object.values(routes).map((route) => ({
+    method: route.method.toUpperCase(),
+    path: new RegExp(`^${route.path.replace(/\{[^}]+\}/g, '[^/]+')}/?$`),
+    scope: route.scope,
+  }));
+  app.use((req, res, next) => {
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
+    const route = scopes.find((candidate) => candidate.method === method && candidate.path.test(req.path));
+    if (route) apiKeys.authorize(res.locals.principal as Principal, route.scope);
+    next();
+  });
   app.use(express.json({ limit: options.bodyLimit }));
   app.use((req, _res, next) => {
     req.body = withoutNulls(req.body);
@@ -90,7 +111,7 @@ export function createRestApp(options: RestAppOptions): express.Express {
     app[route.method](route.expressPath, async (req: Request, res: Response) => {
       const query = queryInput(operationId, req.query);
       const result = await handler({ path: req.params, query, body: req.body } as unknown as OperationInput<OperationId>);
-      res.status(200).json(result);
+      res.status(200).json(withoutSecrets(res.locals.principal as Principal, result));
     });
   }
   app.all('/{*splat}', routeNotFound);

@@ -17,6 +17,8 @@ const httpStatus: Record<DomainError['kind'], number> = {
   not_found: 404,
   already_exists: 409,
   unavailable: 503,
+  unauthenticated: 401,
+  permission_denied: 403,
 };
 
 export function errorBody(code: number, message: string, violations: FieldViolation[] = []): ErrorBody {
@@ -107,6 +109,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error, req, res, _next) => {
     const send = (status: number, body: ErrorBody) => res.status(status).json(body);
     if (error instanceof DomainError) {
+      if (error.kind === 'unauthenticated') res.set('WWW-Authenticate', 'Bearer');
       return send(httpStatus[error.kind], errorBody(grpcStatus[error.kind], error.message, error.violations));
     }
     // body-parser

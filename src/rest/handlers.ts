@@ -1,4 +1,4 @@
-// The 18 REST operations, one thin adapter each from the request (already validated against
+// The REST operations, one thin adapter each from the request (already validated against
 // openapi.yaml) to a service. Typed from the generated contract: a handler whose result does not
 // match the operation's 200 response does not compile.
 import type { operations } from '../generated/openapi.ts';
@@ -19,7 +19,7 @@ export type OperationResult<K extends OperationId> = Operation<K>['responses'][2
 export type OperationHandlers = { [K in OperationId]: (input: OperationInput<K>) => Promise<OperationResult<K>> };
 
 export function operationHandlers(services: Services): OperationHandlers {
-  const { topics, subscriptions, messages, deliveries, deliveryAttempts } = services;
+  const { topics, subscriptions, messages, deliveries, deliveryAttempts, apiKeys } = services;
   const deleted = {} as Record<string, never>;
   return {
     createTopic: ({ body }) => topics.create(body.topic),
@@ -33,6 +33,7 @@ export function operationHandlers(services: Services): OperationHandlers {
     getSubscription: ({ path }) => subscriptions.get(path.id),
     listSubscriptions: ({ query }) => subscriptions.list(query),
     deleteSubscription: async ({ path }) => (await subscriptions.delete(path.id), deleted),
+    rotateSubscriptionSecret: ({ path, body }) => subscriptions.rotateSecret(path.id, body.rotation),
 
     createMessage: ({ body }) => messages.create(body.message),
     getMessage: ({ path }) => messages.get(path.id),
@@ -43,5 +44,10 @@ export function operationHandlers(services: Services): OperationHandlers {
     listDeliveries: ({ query }) => deliveries.list(query),
     getDeliveryAttempt: ({ path }) => deliveryAttempts.get(path.id),
     listDeliveryAttempts: ({ query }) => deliveryAttempts.list(query),
+
+    createApiKey: ({ body }) => apiKeys.create(body.api_key),
+    listApiKeys: ({ query }) => apiKeys.list(query),
+    getApiKey: ({ path }) => apiKeys.get(path.id),
+    revokeApiKey: ({ path }) => apiKeys.revoke(path.id),
   };
 }

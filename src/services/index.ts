@@ -1,4 +1,5 @@
 // The use cases, one implementation for both transports (REST and gRPC).
+import { apiKeyService } from './api-keys.ts';
 import type { ServiceContext } from './context.ts';
 import { deliveryAttemptService, deliveryService } from './deliveries.ts';
 import { messageService } from './messages.ts';
@@ -6,6 +7,8 @@ import { subscriptionService } from './subscriptions.ts';
 import { topicService } from './topics.ts';
 
 export type { ServiceContext };
+export type { AuthMode } from './context.ts';
+export { withoutSecrets, type Principal, type Scope } from './api-keys.ts';
 
 export function createServices(context: ServiceContext) {
   return {
@@ -14,6 +17,7 @@ export function createServices(context: ServiceContext) {
     messages: messageService(context),
     deliveries: deliveryService(context),
     deliveryAttempts: deliveryAttemptService(context),
+    apiKeys: apiKeyService(context),
   };
 }
 

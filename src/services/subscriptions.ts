@@ -1,4 +1,6 @@
-// Subscriptions: create (with a generated secret when none is given), partial update, get, list, delete.
+// Subscriptions: create (with a generated secret when none is given), partial update, secret rotation,
+// get, list, delete.
+import { defaultDestinationPolicy, refusalViolation, refusedUrl, type DestinationPolicy } from '../destinations.ts';
 import { invalid } from '../errors.ts';
 import type { components } from '../generated/openapi.ts';
 import { rules } from '../generated/rules.ts';
@@ -13,11 +15,25 @@ type Schemas = components['schemas'];
 
 const subscription = resource('subscription');
 
-export function subscriptionService({ pool, pagination, secretTokenLength }: ServiceContext) {
+/** Seconds a replaced secret keeps signing when a rotation does not say. */
+export const defaultGracePeriod = 86_400;
+
+/**
+ * A url the destination policy refuses before any DNS (http under HTTPS-only, a refused IP literal) is
+ * a 400 naming `url`, for fast feedback; the engine's connect-time check is the real guard.
+ */
+function checkDestination(destinations: DestinationPolicy, url: string | undefined): void {
+  if (!url) return;
+  const refusal = refusedUrl(destinations, new URL(url));
+  if (refusal !== undefined) throw invalid('invalid_subscription', [{ field: 'url', description: refusalViolation(refusal) }]);
+}
+
+export function subscriptionService({ pool, pagination, secretTokenLength, includeSecretInBody = true, destinations = defaultDestinationPolicy }: ServiceContext) {
 
   return {
     async create(input: Unchecked<Schemas['SubscriptionCreate']>): Promise<Schemas['Subscription']> {
       const created = validate<Schemas['SubscriptionCreate']>('invalid_subscription', rules.SubscriptionCreate, input);
+      checkDestination(destinations, created.url);
       return store.insertSubscription(pool, {
         id: created.id,
         topic_id: created.topic_id,
@@ -27,6 +43,7 @@ export function subscriptionService({ pool, pagination, secretTokenLength }: Ser
         max_delivery_attempts: created.max_delivery_attempts,
         delivery_attempt_delay: created.delivery_attempt_delay,
         delivery_attempt_timeout: created.delivery_attempt_timeout,
+        include_secret_in_body: created.include_secret_in_body ?? includeSecretInBody,
       });
     },
 
@@ -37,6 +54,7 @@ export function subscriptionService({ pool, pagination, secretTokenLength }: Ser
         { ...rules.Id, ...rules.SubscriptionUpdate },
         { ...input, id },
       );
+      checkDestination(destinations, change.url);
       const current = subscription.found(await store.getSubscription(pool, id));
       if (change.topic_id && change.topic_id !== current.topic_id) {
         throw invalid('invalid_subscription', [{ field: 'topic_id', description: `cannot be changed (it is ${current.topic_id})` }]);
@@ -49,7 +67,25 @@ export function subscriptionService({ pool, pagination, secretTokenLength }: Ser
           max_delivery_attempts: change.max_delivery_attempts,
           delivery_attempt_delay: change.delivery_attempt_delay,
           delivery_attempt_timeout: change.delivery_attempt_timeout,
+          include_secret_in_body: change.include_secret_in_body,
         }),
+      );
+    },
+
+    /** A new secret (generated when empty or absent); the replaced one keeps signing for the grace period. */
+    async rotateSecret(id: string, input: Unchecked<Schemas['SecretRotation']> = {}): Promise<Schemas['Subscription']> {
+      const rotation = validate<Schemas['SecretRotation'] & { id: string }>(
+        'invalid_subscription',
+        { ...rules.Id, ...rules.SecretRotation },
+        { ...input, id },
+      );
+      return subscription.found(
+        await store.rotateSubscriptionSecret(
+          pool,
+          id,
+          rotation.secret_token || newSecretToken(secretTokenLength),
+          rotation.grace_period ?? defaultGracePeriod,
+        ),
       );
     },
 

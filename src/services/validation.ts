@@ -53,9 +53,22 @@ function isHttpUrl(value: string): boolean {
   return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
 }
 
+/**
+ * A `whsec_` secret is the Standard Webhooks form: base64 of a 24 to 64 byte key (a shorter key is
+ * weak, and receivers' libraries refuse other lengths). Any other secret is a plain token.
+ */
+function isSecretToken(value: string): boolean {
+  if (!value.startsWith('whsec_')) return true;
+  const encoded = value.slice('whsec_'.length);
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded) || encoded.length % 4 === 1) return false;
+  const bytes = Buffer.from(encoded, 'base64').length;
+  return bytes >= 24 && bytes <= 64;
+}
+
 /** The contract's own formats (`format:` in openapi.yaml), each checked here and only here. */
 export const formats: Readonly<Record<string, (value: string) => boolean>> = {
   'http-url': isHttpUrl,
+  'secret-token': isSecretToken,
   /** Empty is no filter. */
   'time-filter': (value) => value === '' || timeFilterInstant(value) !== undefined,
 };

@@ -9,6 +9,22 @@ import { tableQueries, type Db } from './table.ts';
 
 const deliveries = tableQueries('deliveries', deliveryRow);
 
+/**
+ * A delivery as the engine attempts it: the row, plus what it takes from its subscription at attempt
+ * time (a rotation or a change of include_secret_in_body applies to deliveries already published):
+ * the secrets that sign it, current first, then the replaced one while its grace period lasts.
+ */
+export const engineDeliveryRow = deliveryRow.extend({
+  include_secret_in_body: z.boolean(),
+  signing_secrets: z.array(z.string()),
+});
+export type EngineDeliveryRow = z.infer<typeof engineDeliveryRow>;
+
+const engineColumns = sql.join(
+  Object.keys(deliveryRow.shape).map((column) => sql.identifier(['d', column])),
+  sql.fragment`, `,
+);
+
 export const getDelivery = deliveries.get;
 export const listDeliveries = deliveries.list;
 
@@ -34,13 +50,17 @@ const recorded = z.object({
 // are named prepared statements: each connection parses them once (and plans them once, when
 // PostgreSQL finds its generic plan as cheap as a custom one), not on every call.
 
-/** The deliveries with these ids (those that still exist), for the delivery task. */
+/** The deliveries with these ids (those that still exist), for the delivery task, with their subscription's secrets. */
 export function getDeliveries(db: Db, ids: readonly string[]) {
   return db.any(getDeliveriesSql(ids));
 }
 
 export function getDeliveriesSql(ids: readonly string[]) {
-  return sql.prepared('hammer_get_deliveries', deliveryRow)`select ${deliveries.columns} from deliveries where id = any(${sql.array(ids, 'text')})`;
+  return sql.prepared('hammer_get_deliveries', engineDeliveryRow)`
+    select ${engineColumns}, s.include_secret_in_body,
+      array_remove(array[s.secret_token, case when s.previous_secret_expires_at > now() then s.previous_secret_token end], null) as signing_secrets
+    from deliveries d join subscriptions s on s.id = d.subscription_id
+    where d.id = any(${sql.array(ids, 'text')})`;
 }
 
 /**

@@ -27,6 +27,7 @@ export const subscriptionRow = z.object({
   delivery_attempt_timeout: z.number().int(),
   created_at: timestamp,
   updated_at: timestamp,
+  include_secret_in_body: z.boolean(),
 }) satisfies z.ZodType<Schemas['Subscription']>;
 
 export const messageRow = z.object({

@@ -10,14 +10,16 @@ export const getSubscription = subscriptions.get;
 export const listSubscriptions = subscriptions.list;
 export const deleteSubscription = subscriptions.remove;
 
-/** The columns a client sets (the row without its id and timestamps). */
-export type SubscriptionFields = Omit<SubscriptionRow, 'id' | 'created_at' | 'updated_at'>;
+/** The columns a client sets (the row without its id and timestamps); include_secret_in_body defaults to true. */
+export type SubscriptionFields = Omit<SubscriptionRow, 'id' | 'created_at' | 'updated_at' | 'include_secret_in_body'> & {
+  include_secret_in_body?: boolean | undefined;
+};
 
 export function insertSubscription(db: Db, s: SubscriptionFields & { id: string }) {
   return mapViolations('subscription', () =>
     db.one(sql.type(subscriptionRow)`
-      insert into subscriptions (id, topic_id, name, url, secret_token, max_delivery_attempts, delivery_attempt_delay, delivery_attempt_timeout)
-      values (${s.id}, ${s.topic_id}, ${s.name}, ${s.url}, ${s.secret_token}, ${s.max_delivery_attempts}, ${s.delivery_attempt_delay}, ${s.delivery_attempt_timeout})
+      insert into subscriptions (id, topic_id, name, url, secret_token, max_delivery_attempts, delivery_attempt_delay, delivery_attempt_timeout, include_secret_in_body)
+      values (${s.id}, ${s.topic_id}, ${s.name}, ${s.url}, ${s.secret_token}, ${s.max_delivery_attempts}, ${s.delivery_attempt_delay}, ${s.delivery_attempt_timeout}, ${s.include_secret_in_body ?? true})
       returning ${subscriptions.columns}`),
   );
 }
@@ -26,9 +28,25 @@ export function insertSubscription(db: Db, s: SubscriptionFields & { id: string 
 export function updateSubscription(db: Db, id: string, changes: Partial<Omit<SubscriptionFields, 'topic_id'>>) {
   const assignments = Object.entries(changes)
     .filter(([, value]) => value !== undefined)
-    .map(([column, value]) => sql.fragment`${sql.identifier([column])} = ${value as string | number}`);
+    .map(([column, value]) => sql.fragment`${sql.identifier([column])} = ${value as string | number | boolean}`);
   return db.maybeOne(sql.type(subscriptionRow)`
     update subscriptions set ${sql.join([...assignments, sql.fragment`updated_at = now()`], sql.fragment`, `)}
+    where id = ${id}
+    returning ${subscriptions.columns}`);
+}
+
+/**
+ * Makes `secretToken` the subscription's secret; the one it replaces keeps signing for
+ * `gracePeriod` seconds (none when 0; a secret replaced earlier stops at once). Null when there is
+ * no subscription with this id.
+ */
+export function rotateSubscriptionSecret(db: Db, id: string, secretToken: string, gracePeriod: number) {
+  return db.maybeOne(sql.type(subscriptionRow)`
+    update subscriptions set
+      previous_secret_token = case when ${gracePeriod}::int > 0 then secret_token end,
+      previous_secret_expires_at = case when ${gracePeriod}::int > 0 then now() + make_interval(secs => ${gracePeriod}::int) end,
+      secret_token = ${secretToken},
+      updated_at = now()
     where id = ${id}
     returning ${subscriptions.columns}`);
 }

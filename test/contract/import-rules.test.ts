@@ -39,6 +39,7 @@ const violations: [string, string, string][] = [
   ['src/db/pool.ts', 'src/store/errors.ts', 'the-database-layer-knows-no-query-or-use-case'],
   ['src/observability/metrics.ts', 'src/store/metrics.ts', 'observability-is-a-bottom-layer'],
   ['src/errors.ts', 'src/observability/logger.ts', 'leaves-import-no-layer'],
+  ['src/destinations.ts', 'src/config.ts', 'leaves-import-no-layer'],
   ['src/services/topics.ts', 'src/config.ts', 'configuration-is-read-by-entry-points'],
   ['src/services/topics.ts', 'src/runtime.ts', 'entry-points-are-not-imported'],
   ['clients/typescript/src/client.ts', 'src/errors.ts', 'the-sdk-is-independent-of-the-server'],

@@ -9,6 +9,8 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { sql } from 'slonik';
 import pg from 'pg';
+import { ClientError, createChannel, createClient, Status } from 'nice-grpc';
+import { HammerDefinition } from '../../src/generated/proto/hammer/v1/hammer.ts';
 import { freePort } from '../helpers/ports.ts';
 import { createTestDatabase } from '../helpers/database.ts';
 import { startHammer } from '../helpers/processes.ts';
@@ -164,9 +166,12 @@ test('migrate, server and worker as separate processes deliver a published messa
 
 test('start runs an embedded PostgreSQL under its data folder and a second start reuses the data', async () => {
   const dataDir = join(mkdtempSync(join(tmpdir(), 'hammer-start-')), '.hammer');
-  const env = { HAMMER_EMBEDDED_DATA_DIR: dataDir, HAMMER_EMBEDDED_PORT: String(await freePort()) };
+  // HAMMER_HOST unset: the laptop command listens on 127.0.0.1 only, and says so.
+  const env = { HAMMER_EMBEDDED_DATA_DIR: dataDir, HAMMER_EMBEDDED_PORT: String(await freePort()), HAMMER_HOST: '' };
   const first = startHammer(['start'], env);
-  const { port } = await first.waitForLog('rest-server-started', 60_000);
+  const { port, host } = await first.waitForLog('rest-server-started', 60_000);
+  assert.equal(host, '127.0.0.1');
+  assert.equal((await first.waitForLog('grpc-server-started')).host, '127.0.0.1');
   assert.match(first.stderr(), /embedded PostgreSQL at postgres:\/\/postgres:.+@127\.0\.0\.1:\d+\/hammer/);
   const created = await fetch(`http://127.0.0.1:${port}/v1/topics`, {
     method: 'POST',
@@ -190,6 +195,41 @@ test('start runs an embedded PostgreSQL under its data folder and a second start
   assert.match(third.logs.map((l) => l.msg).join('\n'), /left running by an earlier hammer/);
   third.child.kill('SIGTERM');
   assert.equal(await third.exited, 0);
+});
+
+test('server listens on 0.0.0.0 unless HAMMER_HOST is set, and gRPC takes the same size limit as REST', async () => {
+  const database = await createTestDatabase();
+  const server = startHammer(['server'], { HAMMER_DATABASE_URL: database.url, HAMMER_HOST: '', HAMMER_HTTP_BODY_LIMIT: '2048' });
+  const rest = await server.waitForLog('rest-server-started');
+  const grpcLine = await server.waitForLog('grpc-server-started');
+  assert.equal(rest.host, '0.0.0.0');
+  assert.equal(grpcLine.host, '0.0.0.0');
+  const channel = createChannel(`127.0.0.1:${String(grpcLine.port)}`);
+  test.after(() => channel.close());
+  const client = createClient(HammerDefinition, channel);
+  await client.createTopic({ topic: { id: 'limits', name: 'Limits' } });
+  const message = (bytes: number) => ({ topic_id: 'limits', content_type: 'text/plain', data: 'x'.repeat(bytes) });
+  const post = (bytes: number) =>
+    fetch(`http://127.0.0.1:${String(rest.port)}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: message(bytes) }) });
+  // Under the limit: both accept; over it: both refuse (413 and RESOURCE_EXHAUSTED), at the same number.
+  assert.equal((await post(1500)).status, 200);
+  await client.createMessage({ message: message(1500) });
+  assert.equal((await post(2100)).status, 413);
+  await assert.rejects(client.createMessage({ message: message(2100) }), (error: unknown) => error instanceof ClientError && error.code === Status.RESOURCE_EXHAUSTED);
+  server.child.kill('SIGTERM');
+  assert.equal(await server.exited, 0);
+});
+
+test('an invalid HAMMER_DELIVERY_* value stops the process naming the variable', async () => {
+  for (const [variable, value] of [
+    ['HAMMER_DELIVERY_PRIVATE_NETWORKS', 'block'],
+    ['HAMMER_DELIVERY_ALLOWED_NETWORKS', '10.0.0.0/33'],
+    ['HAMMER_DELIVERY_HTTPS_ONLY', 'yes'],
+  ] as const) {
+    const failed = await hammer(['worker'], { HAMMER_DATABASE_URL: 'postgres://127.0.0.1:1/none', [variable]: value });
+    assert.equal(failed.code, 1);
+    assert.match(failed.stderr, new RegExp(`^hammer: ${variable}=`));
+  }
 });
 
 test('the test database helper gives each file its own database', async () => {

@@ -13,7 +13,7 @@ import { startGrpcServer, type GrpcServer, type GrpcServerOptions } from '../../
 import { createLogger } from '../../src/observability/logger.ts';
 import { createReadiness } from '../../src/observability/readiness.ts';
 import { pingDatabase } from '../../src/db/pool.ts';
-import { createServices } from '../../src/services/index.ts';
+import { createServices, type ServiceContext } from '../../src/services/index.ts';
 import type { FieldViolation } from '../../src/errors.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 
@@ -36,15 +36,17 @@ export interface TestGrpc extends TestDatabase {
 
 type Options = Partial<Pick<GrpcServerOptions, 'maxMessageBytes' | 'shutdownTimeoutMs'>> & {
   database?: TestDatabase;
+  /** When calls need an API key (default: auto, cached 5 s). */
+  auth?: ServiceContext['auth'];
   /** How often, and how patiently, readiness pings the database. */
   healthCheck?: { intervalMs?: number; timeoutMs?: number };
 };
 
 export async function startTestGrpc(options: Options = {}): Promise<TestGrpc> {
-  const { database = await createTestDatabase(), healthCheck: { intervalMs, timeoutMs = 1000 } = {}, ...serverOptions } = options;
+  const { database = await createTestDatabase(), healthCheck: { intervalMs, timeoutMs = 1000 } = {}, auth, ...serverOptions } = options;
   const logs: LogLine[] = [];
   const logger = createLogger('debug', { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) });
-  const services = createServices({ pool: database.pool, pagination: { defaultLimit: 25, maxLimit: 50 }, secretTokenLength: 40 });
+  const services = createServices({ pool: database.pool, pagination: { defaultLimit: 25, maxLimit: 50 }, secretTokenLength: 40, auth });
   const readiness = createReadiness({ ping: () => pingDatabase(database.pool, timeoutMs), ...(intervalMs === undefined ? {} : { intervalMs }) });
   await readiness.started();
   const server = await startGrpcServer({ services, readiness, host: '127.0.0.1', port: 0, logger, shutdownTimeoutMs: 2000, ...serverOptions });

@@ -2,7 +2,7 @@
 // openapi.yaml, and a tiny JSON client for it.
 import { after } from 'node:test';
 import { startRestServer } from '../../src/rest/server.ts';
-import { createServices } from '../../src/services/index.ts';
+import { createServices, type ServiceContext } from '../../src/services/index.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 
@@ -11,9 +11,9 @@ export interface TestApi extends TestDatabase {
   call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
 }
 
-export async function startTestApi(options: { bodyLimit?: number; database?: TestDatabase } = {}): Promise<TestApi> {
+export async function startTestApi(options: { bodyLimit?: number; database?: TestDatabase; auth?: ServiceContext['auth'] } = {}): Promise<TestApi> {
   const database = options.database ?? (await createTestDatabase());
-  const services = createServices({ pool: database.pool, pagination: { defaultLimit: 25, maxLimit: 50 }, secretTokenLength: 40 });
+  const services = createServices({ pool: database.pool, pagination: { defaultLimit: 25, maxLimit: 50 }, secretTokenLength: 40, auth: options.auth });
   const server = await startRestServer({
     services,
     logger: createLogger('silent'),

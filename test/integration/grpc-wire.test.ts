@@ -41,7 +41,10 @@ test('a proto-file client creates a topic, a subscription and a message and read
     delivery_attempt_timeout: 10,
   };
   const subscription = await call('CreateSubscription', { subscription: fields });
-  assert.deepEqual({ ...subscription, created_at: undefined, updated_at: undefined }, { ...fields, created_at: undefined, updated_at: undefined });
+  assert.deepEqual(
+    { ...subscription, created_at: undefined, updated_at: undefined },
+    { ...fields, include_secret_in_body: true, created_at: undefined, updated_at: undefined },
+  );
   assertRecent(subscription.created_at);
   assert.deepEqual(await call('GetSubscription', { id: fields.id }), subscription);
   const { subscriptions } = await call('ListSubscriptions', { limit: 50 });

@@ -129,8 +129,11 @@ test('subscriptions: CreateSubscription, GetSubscription, UpdateSubscription (pa
   const topic = await createTopic();
   const fields = subscriptionFields(topic.id);
   const created = await client.createSubscription({ subscription: fields });
-  assert.deepEqual(Object.keys(created).sort(), [...Object.keys(fields), 'created_at', 'updated_at'].sort());
-  assert.deepEqual({ ...created, created_at: undefined, updated_at: undefined }, { ...fields, created_at: undefined, updated_at: undefined });
+  assert.deepEqual(Object.keys(created).sort(), [...Object.keys(fields), 'created_at', 'updated_at', 'include_secret_in_body'].sort());
+  assert.deepEqual(
+    { ...created, created_at: undefined, updated_at: undefined },
+    { ...fields, include_secret_in_body: true, created_at: undefined, updated_at: undefined },
+  );
   assert.match(created.created_at!, timestamp);
   assert.equal(created.updated_at, created.created_at);
   assert.deepEqual(await client.getSubscription({ id: created.id }), created);
@@ -208,6 +211,13 @@ test('subscriptions: a 0 field is "cannot be blank" on create; missing topic, du
     Status.INVALID_ARGUMENT,
     'invalid_subscription',
     [{ field: 'delivery_attempt_delay', description: 'must be no greater than 2147483647' }],
+  );
+  // The same cap as REST: an attempt must end long before graphile-worker's 4-hour job lock does.
+  await rejectsWithStatus(
+    client.createSubscription({ subscription: subscriptionFields(topic.id, { delivery_attempt_timeout: 3601 }) }),
+    Status.INVALID_ARGUMENT,
+    'invalid_subscription',
+    [{ field: 'delivery_attempt_timeout', description: 'must be no greater than 3600' }],
   );
   await rejectsWithStatus(client.createSubscription({ subscription: subscriptionFields('missing-topic') }), Status.NOT_FOUND, 'topic_does_not_exists');
 

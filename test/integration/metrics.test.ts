@@ -366,13 +366,13 @@ test("gRPC middleware: hammer's counters, pre-initialised at zero for every meth
   const hammer = (method: string) => ({ grpc_type: 'unary', grpc_service: 'hammer.v1.Hammer', grpc_method: method });
   let families = await scrape(registry);
   const methods = Object.values(HammerDefinition.methods).map((m) => m.name);
-  assert.equal(methods.length, 18);
+  assert.ok(methods.length >= 18, "hammer's 18 RPCs and those added since");
   for (const name of ['grpc_server_started_total', 'grpc_server_msg_received_total', 'grpc_server_msg_sent_total']) {
     assert.equal(families.get(name)?.type, 'COUNTER');
     for (const method of methods) assert.equal(value(families, name, hammer(method)), 0, `${name} ${method}`);
   }
   const handledSeries = families.get('grpc_server_handled_total')!.metrics.filter((s) => s.labels?.grpc_service === 'hammer.v1.Hammer');
-  assert.equal(handledSeries.length, 18 * 17);
+  assert.equal(handledSeries.length, methods.length * 17);
   assert.ok(handledSeries.every((s) => Number(s.value) === 0));
   assert.deepEqual(
     [...new Set(handledSeries.map((s) => s.labels!.grpc_code))].sort(),

@@ -59,7 +59,7 @@ test('bad bodies: 400 naming the field, and nothing is written', async () => {
     ['POST', '/v1/subscriptions', { subscription: subscriptionInput(topic.id, { url: 'data:text/html,<script>alert(1)</script>' }) }, 'invalid_subscription', { url: says.url }],
     ['POST', '/v1/subscriptions', { subscription: subscriptionInput(topic.id, { max_delivery_attempts: 'five' }) }, 'invalid_subscription', { max_delivery_attempts: 'must be an integer' }],
     ['POST', '/v1/subscriptions', { subscription: subscriptionInput(topic.id, { delivery_attempt_delay: [60] }) }, 'invalid_subscription', { delivery_attempt_delay: 'must be an integer' }],
-    ['POST', '/v1/subscriptions', { subscription: subscriptionInput(topic.id, { delivery_attempt_timeout: 1e100 }) }, 'invalid_subscription', { delivery_attempt_timeout: 'must be no greater than 2147483647' }],
+    ['POST', '/v1/subscriptions', { subscription: subscriptionInput(topic.id, { delivery_attempt_timeout: 1e100 }) }, 'invalid_subscription', { delivery_attempt_timeout: 'must be no greater than 3600' }],
     ['POST', '/v1/subscriptions', subscriptionInput(topic.id), 'invalid_subscription', { subscription: says.blank }],
     ['POST', '/v1/messages', { message: { ...message, data: { name: 'Allisson' } } }, 'invalid_message', { data: 'must be a string' }],
     ['POST', '/v1/messages', message, 'invalid_message', { message: says.blank }],

@@ -13,6 +13,7 @@ test('close() waits for a request in flight on a keep-alive connection, then ret
   const slowTopic = new Promise<void>((resolve) => (answered = resolve));
   // Only the operation this test calls; a topic read that waits for the test to release it.
   const services = {
+    apiKeys: { authenticate: async () => ({ scope: 'admin' }), authorize: () => {} },
     topics: {
       get: async (id: string) => (await slowTopic, { id, name: 'Slow', created_at: '2021-03-18T11:08:49.678Z', updated_at: '2021-03-18T11:08:49.678Z' }),
     },

@@ -39,8 +39,9 @@ test('POST /v1/subscriptions creates a subscription and answers 200 with every f
   };
   const subscription = ok(await api.call('POST', '/v1/subscriptions', { subscription: input }));
   assertKeys(subscription, subscriptionKeys);
-  const { created_at, updated_at, ...fields } = subscription;
+  const { created_at, updated_at, include_secret_in_body, ...fields } = subscription;
   assert.deepEqual(fields, input);
+  assert.equal(include_secret_in_body, true, "hammer's format unless asked otherwise");
   assertTimestamp(created_at);
   assert.equal(updated_at, created_at);
   assert.deepEqual(ok(await api.call('GET', '/v1/subscriptions/httpbin-post')), subscription);
@@ -86,8 +87,12 @@ test('POST /v1/subscriptions: each rule answers 400 invalid_subscription naming 
       [{ [field]: -1 }, { [field]: says.noLessThan1 }],
       [{ [field]: 1.5 }, { [field]: 'must be an integer' }],
       [{ [field]: '5' }, { [field]: 'must be an integer' }],
-      [{ [field]: 2_147_483_648 }, { [field]: 'must be no greater than 2147483647' }],
+      // delivery_attempt_timeout has its own cap: an attempt must end long before graphile-worker's 4-hour lock does.
+      field === 'delivery_attempt_timeout'
+        ? [{ [field]: 3601 }, { [field]: 'must be no greater than 3600' }]
+        : [{ [field]: 2_147_483_648 }, { [field]: 'must be no greater than 2147483647' }],
     ]),
+    [{ delivery_attempt_timeout: 2_147_483_648 }, { delivery_attempt_timeout: 'must be no greater than 3600' }],
   ];
   for (const [overrides, fields] of cases) {
     const response = await api.call('POST', '/v1/subscriptions', { subscription: subscriptionInput(topic.id, overrides) });

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
-import { ConfigError, loadConfig, type Config } from '../../src/config.ts';
+import { ConfigError, loadConfig, parseDuration, type Config } from '../../src/config.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 
@@ -17,7 +17,7 @@ const defaults: Config = {
   grpcPort: 50051,
   metricsPort: 4001,
   healthCheckPort: 9000,
-  host: '0.0.0.0',
+  host: undefined, // the command's default: 127.0.0.1 for start, 0.0.0.0 for server and worker
   restApiEnabled: true,
   grpcEnabled: true,
   metricsEnabled: true,
@@ -25,6 +25,7 @@ const defaults: Config = {
   defaultPaginationLimit: 25,
   maxPaginationLimit: 50,
   defaultSecretTokenLength: 40,
+  includeSecretInBody: true,
   httpBodyLimit: 1024 * 1024,
   validateResponses: false,
   workerDatabaseDelay: 1,
@@ -32,10 +33,15 @@ const defaults: Config = {
   attemptResponseMaxBytes: 64 * 1024,
   workerStaleAfter: 60,
   shutdownTimeout: 30,
+  auth: 'auto',
+  authCacheTtl: 5,
   logLevel: 'info',
   migrationsDir: join(root, 'migrations'),
   embeddedDataDir: resolve('.hammer'),
   embeddedPort: 54329,
+  deliveryPrivateNetworks: 'allow',
+  deliveryAllowedNetworks: [],
+  deliveryHttpsOnly: false,
 };
 
 /** Asserts `env` is refused with a ConfigError whose message names `variable`. */
@@ -74,6 +80,7 @@ test('every variable overrides its default', () => {
     HAMMER_DEFAULT_PAGINATION_LIMIT: '10',
     HAMMER_MAX_PAGINATION_LIMIT: '100',
     HAMMER_DEFAULT_SECRET_TOKEN_LENGTH: '64',
+    HAMMER_INCLUDE_SECRET_IN_BODY: 'false',
     HAMMER_HTTP_BODY_LIMIT: '2048',
     HAMMER_VALIDATE_RESPONSES: 'true',
     HAMMER_WORKER_DATABASE_DELAY: '0.25',
@@ -81,10 +88,15 @@ test('every variable overrides its default', () => {
     HAMMER_ATTEMPT_RESPONSE_MAX_BYTES: '0',
     HAMMER_WORKER_STALE_AFTER: '120',
     HAMMER_SHUTDOWN_TIMEOUT: '2.5',
+    HAMMER_AUTH: 'required',
+    HAMMER_AUTH_CACHE_TTL: '2m',
     HAMMER_LOG_LEVEL: 'debug',
     HAMMER_DATABASE_MIGRATION_DIR: 'file:///db/migrations',
     HAMMER_EMBEDDED_DATA_DIR: '/var/lib/hammer',
     HAMMER_EMBEDDED_PORT: '5433',
+    HAMMER_DELIVERY_PRIVATE_NETWORKS: 'deny',
+    HAMMER_DELIVERY_ALLOWED_NETWORKS: '10.1.0.0/16, fd00::/8',
+    HAMMER_DELIVERY_HTTPS_ONLY: 'true',
   };
   assert.deepEqual(loadConfig(env), {
     databaseUrl: 'postgres://user:password@db:5432/hammer?sslmode=disable',
@@ -101,6 +113,7 @@ test('every variable overrides its default', () => {
     defaultPaginationLimit: 10,
     maxPaginationLimit: 100,
     defaultSecretTokenLength: 64,
+    includeSecretInBody: false,
     httpBodyLimit: 2048,
     validateResponses: true,
     workerDatabaseDelay: 0.25,
@@ -108,10 +121,15 @@ test('every variable overrides its default', () => {
     attemptResponseMaxBytes: 0,
     workerStaleAfter: 120,
     shutdownTimeout: 2.5,
+    auth: 'required',
+    authCacheTtl: 120,
     logLevel: 'debug',
     migrationsDir: '/db/migrations',
     embeddedDataDir: '/var/lib/hammer',
     embeddedPort: 5433,
+    deliveryPrivateNetworks: 'deny',
+    deliveryAllowedNetworks: ['10.1.0.0/16', 'fd00::/8'],
+    deliveryHttpsOnly: true,
   } satisfies Config);
 });
 
@@ -191,9 +209,39 @@ test('booleans other than the ParseBool forms are refused', () => {
     'HAMMER_METRICS_ENABLED',
     'HAMMER_HEALTH_CHECK_ENABLED',
     'HAMMER_VALIDATE_RESPONSES',
+    'HAMMER_DELIVERY_HTTPS_ONLY',
+    'HAMMER_INCLUDE_SECRET_IN_BODY',
   ]) {
     for (const value of ['yes', 'no', 'on', 'off', '2', 'tRuE']) refused({ [variable]: value });
   }
+});
+
+test('delivery destinations: allowed networks are CIDRs or addresses, comma- or space-separated; bad values are refused', () => {
+  assert.deepEqual(loadConfig({ HAMMER_DELIVERY_ALLOWED_NETWORKS: ' 127.0.0.0/8,10.0.0.1  ::1 , 2001:db8::/32' }).deliveryAllowedNetworks, [
+    '127.0.0.0/8',
+    '10.0.0.1/32',
+    '::1/128',
+    '2001:db8::/32',
+  ]);
+  assert.equal(loadConfig({ HAMMER_DELIVERY_PRIVATE_NETWORKS: 'allow' }).deliveryPrivateNetworks, 'allow');
+  for (const value of ['127.0.0.0/33', '10.0.0.0/8, nope', 'fd00::/129', '10.0.0/8', '0x7f.0.0.1/8', 'localhost', '10.0.0.0/', '/8']) {
+    refused({ HAMMER_DELIVERY_ALLOWED_NETWORKS: value });
+  }
+  for (const value of ['yes', 'DENY', 'block', 'private']) refused({ HAMMER_DELIVERY_PRIVATE_NETWORKS: value });
+});
+
+test('durations read like 30s, 5m, 24h, 90d (a bare number is seconds); others are refused', () => {
+  assert.equal(parseDuration('30s'), 30);
+  assert.equal(parseDuration('5m'), 300);
+  assert.equal(parseDuration('24h'), 86400);
+  assert.equal(parseDuration('90d'), 90 * 86400);
+  assert.equal(parseDuration('1.5s'), 1.5);
+  assert.equal(parseDuration('7'), 7);
+  for (const value of ['', 's', '5 minutes', '-1s', '1w', '1h30m']) assert.equal(parseDuration(value), undefined, value);
+  assert.equal(loadConfig({ HAMMER_AUTH_CACHE_TTL: '0s' }).authCacheTtl, 0);
+  for (const value of ['5 s', '2h', 'soon']) refused({ HAMMER_AUTH_CACHE_TTL: value });
+  for (const mode of ['required', 'off', 'auto'] as const) assert.equal(loadConfig({ HAMMER_AUTH: mode }).auth, mode);
+  refused({ HAMMER_AUTH: 'on' });
 });
 
 test('an unknown log level is refused', () => {

@@ -2,10 +2,12 @@
 // undici and OpenSSL throw, and the metrics outcome each kind counts under.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { DestinationRefusedError } from '../../src/destinations.ts';
 import {
   attemptOutcome,
   describeFailure,
   otherFailure,
+  refusedFailure,
   timeoutFailure,
   whileReadingBody,
   type FailureKind,
@@ -98,6 +100,17 @@ test('anything else is `request failed` with the message, the code, the name, or
   assert.deepEqual(otherFailure(new Error('invalid header')), { kind: 'other', error: 'request failed: invalid header' });
 });
 
+test('a destination refused by the policy, before the request or in the connect-time lookup', () => {
+  const refusal = { address: '169.254.169.254', what: 'a link-local address' };
+  const error = 'refused: 169.254.169.254 is a link-local address; see HAMMER_DELIVERY_ALLOWED_NETWORKS';
+  assert.deepEqual(refusedFailure(refusal), { kind: 'destination_refused', error });
+  assert.deepEqual(describeFailure(new DestinationRefusedError(refusal), url, timeout), { kind: 'destination_refused', error });
+  assert.deepEqual(refusedFailure({ scheme: 'http' }), {
+    kind: 'destination_refused',
+    error: 'refused: http URL, only https is delivered to (HAMMER_DELIVERY_HTTPS_ONLY)',
+  });
+});
+
 test('while reading the body: a timeout stays a timeout, anything else cut the body off', () => {
   assert.deepEqual(whileReadingBody(timeout), { kind: 'timeout', error: 'timeout after 5 s (while reading the response body)' });
   assert.deepEqual(whileReadingBody({ kind: 'connection_reset', error: 'connection reset by peer' }), {
@@ -119,6 +132,7 @@ test('the outcome label of each kind', () => {
     bad_status: 'http_error',
     invalid_url: 'connection_error',
     headers_too_large: 'connection_error',
+    destination_refused: 'connection_error',
     other: 'connection_error',
   };
   assert.equal(attemptOutcome(null), 'success');

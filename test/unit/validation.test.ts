@@ -162,7 +162,7 @@ test('each field reports only its first failing rule; every failing field is rep
     { field: 'secret_token', description: nul },
     { field: 'max_delivery_attempts', description: 'must be no less than 1' },
     { field: 'delivery_attempt_delay', description: 'must be an integer' },
-    { field: 'delivery_attempt_timeout', description: 'must be no greater than 2147483647' },
+    { field: 'delivery_attempt_timeout', description: 'must be no greater than 3600' },
   ]);
   // Fields without a rule are ignored.
   assert.deepEqual(violations(rules.TopicCreate, { id: 'ok', name: 'ok', created_at: 5 }), []);

@@ -26,7 +26,9 @@ export type ListItem<Resource extends ListResource> = ListBody<Resource> extends
 export interface HammerClientOptions {
   /** Where hammer's REST API listens, for example http://localhost:8000. */
   baseUrl: string;
-  /** Sent with every request (an Authorization header for a gateway in front of hammer, say). */
+  /** An API key (`hmk_...`), sent as `Authorization: Bearer <key>` with every request. */
+  apiKey?: string;
+  /** Sent with every request (headers for a gateway in front of hammer, say). */
   headers?: ClientOptions['headers'];
   /** A fetch to use instead of the global one. */
   fetch?: ClientOptions['fetch'];
@@ -47,6 +49,11 @@ export interface HammerHelpers {
   updateSubscription(id: Id, subscription: Schemas['SubscriptionUpdate']): Promise<Schemas['Subscription']>;
   deleteSubscription(id: Id): Promise<void>;
   listSubscriptions(query?: ListQuery<'subscriptions'>): Promise<Schemas['Subscription'][]>;
+  /**
+   * A new secret (`secret_token`, or a generated one); the replaced secret keeps signing, as a second
+   * signature, for `grace_period` seconds (default 86400, 0 for none). Answers the subscription.
+   */
+  rotateSubscriptionSecret(id: Id, rotation?: Schemas['SecretRotation']): Promise<Schemas['Subscription']>;
 
   /** Creates a message: one delivery per subscription of its topic. `data` is text; it comes back base64-encoded. */
   publish(message: Schemas['MessageCreate']): Promise<Schemas['Message']>;
@@ -59,6 +66,14 @@ export interface HammerHelpers {
 
   getDeliveryAttempt(id: Id): Promise<Schemas['DeliveryAttempt']>;
   listDeliveryAttempts(query?: ListQuery<'delivery_attempts'>): Promise<Schemas['DeliveryAttempt'][]>;
+
+  /** Creates an API key (admin scope): `key` is the key itself, returned this once. */
+  createApiKey(apiKey: Schemas['ApiKeyCreate']): Promise<Schemas['CreateApiKeyResponse']>;
+  getApiKey(id: Id): Promise<Schemas['ApiKey']>;
+  /** One page of API keys, oldest first, without their secrets. */
+  listApiKeys(query?: Query<'listApiKeys'>): Promise<Schemas['ApiKey'][]>;
+  /** Revokes the API key; servers refuse it within seconds. */
+  revokeApiKey(id: Id): Promise<Schemas['ApiKey']>;
 
   /**
    * Every item of a list, oldest first, fetched a page at a time (`limit` items, default 50) from
@@ -81,7 +96,16 @@ async function ok<Data>(pending: Promise<{ data?: Data; error?: unknown; respons
 }
 
 export function createHammerClient(options: HammerClientOptions): HammerClient {
-  const client = createClient<paths>(options);
+  const { apiKey, ...clientOptions } = options;
+  const client = createClient<paths>(clientOptions);
+  if (apiKey !== undefined) {
+    client.use({
+      onRequest({ request }) {
+        request.headers.set('authorization', `Bearer ${apiKey}`);
+        return request;
+      },
+    });
+  }
   const byId = (id: Id) => ({ params: { path: { id } } });
 
   const lists: { [Resource in ListResource]: (query?: ListQuery<Resource>) => Promise<ListItem<Resource>[]> } = {
@@ -125,6 +149,7 @@ export function createHammerClient(options: HammerClientOptions): HammerClient {
     updateSubscription: (id, subscription) => ok(client.PATCH('/v1/subscriptions/{id}', { ...byId(id), body: { subscription } })),
     deleteSubscription: async (id) => void (await ok(client.DELETE('/v1/subscriptions/{id}', byId(id)))),
     listSubscriptions: lists.subscriptions,
+    rotateSubscriptionSecret: (id, rotation = {}) => ok(client.POST('/v1/subscriptions/{id}/rotate-secret', { ...byId(id), body: { rotation } })),
 
     publish: (message) => ok(client.POST('/v1/messages', { body: { message } })),
     getMessage: (id) => ok(client.GET('/v1/messages/{id}', byId(id))),
@@ -136,6 +161,11 @@ export function createHammerClient(options: HammerClientOptions): HammerClient {
 
     getDeliveryAttempt: (id) => ok(client.GET('/v1/delivery-attempts/{id}', byId(id))),
     listDeliveryAttempts: lists.delivery_attempts,
+
+    createApiKey: (api_key) => ok(client.POST('/v1/api-keys', { body: { api_key } })),
+    getApiKey: (id) => ok(client.GET('/v1/api-keys/{id}', byId(id))),
+    listApiKeys: async (query = {}) => (await ok(client.GET('/v1/api-keys', { params: { query } }))).api_keys,
+    revokeApiKey: (id) => ok(client.DELETE('/v1/api-keys/{id}', byId(id))),
 
     paginate,
   };

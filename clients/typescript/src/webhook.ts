@@ -15,8 +15,11 @@ export interface HammerCloudEvent {
   id: Delivery['id'];
   /** When the delivery was created (RFC 3339). */
   time: Delivery['created_at'];
-  /** The subscription's secret token when the message was published. */
-  secrettoken: Delivery['secret_token'];
+  /**
+   * The subscription's current secret token (hammer's format); absent when the subscription's
+   * include_secret_in_body is false. Trust the signature, not this.
+   */
+  secrettoken?: Delivery['secret_token'];
   messageid: Delivery['message_id'];
   subscriptionid: Delivery['subscription_id'];
   topicid: Delivery['topic_id'];

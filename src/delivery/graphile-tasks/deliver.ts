@@ -5,6 +5,7 @@
 import type { Task } from 'graphile-worker';
 import { loadConfig, loadDotEnv } from '../../config.ts';
 import { createDatabasePool } from '../../db/pool.ts';
+import { destinationPolicyOf } from '../../destinations.ts';
 import { createLogger } from '../../observability/logger.ts';
 import { version } from '../../version.ts';
 import { createSender } from '../send.ts';
@@ -24,7 +25,11 @@ async function build(): Promise<Built> {
   if (!config.databaseUrl) throw new Error('HAMMER_DATABASE_URL is not set');
   const logger = createLogger(config.logLevel);
   const pool = await createDatabasePool(config.databaseUrl, { maxConnections: config.databaseMaxOpenConns, logger });
-  const sender = createSender({ responseMaxBytes: config.attemptResponseMaxBytes, userAgent: `hammer/${version}` });
+  const sender = createSender({
+    responseMaxBytes: config.attemptResponseMaxBytes,
+    userAgent: `hammer/${version}`,
+    destinations: destinationPolicyOf(config),
+  });
   return {
     task: deliverTask({ pool, sender, logger }),
     async release() {

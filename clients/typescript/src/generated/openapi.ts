@@ -94,6 +94,34 @@ export interface paths {
         patch: operations["updateSubscription"];
         trace?: never;
     };
+    "/v1/subscriptions/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id of the resource. */
+                id: components["parameters"]["id"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate the subscription's secret
+         * @description Replaces the secret token with `rotation.secret_token`, or a generated one when it is empty or
+         *     absent (HAMMER_DEFAULT_SECRET_TOKEN_LENGTH characters). For `rotation.grace_period` seconds
+         *     (default 86400, at most 604800; 0: none) every webhook carries two `v1,` signatures in
+         *     `webhook-signature`, with the new secret and with the replaced one, so receivers can switch at
+         *     their own pace. `{"rotation": {}}` rotates to a generated secret with a day's grace. Deliveries
+         *     attempted from now on are signed with the current secret(s), whenever their message was published.
+         */
+        post: operations["rotateSubscriptionSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/messages": {
         parameters: {
             query?: never;
@@ -214,6 +242,59 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List API keys
+         * @description Every key, revoked and expired ones included, without its secret.
+         */
+        get: operations["listApiKeys"];
+        put?: never;
+        /**
+         * Create an API key
+         * @description Creates a key and answers with it once, in `key`; only a hash of its secret is stored, so it
+         *     cannot be shown again. In HAMMER_AUTH=auto, the first key makes the API require keys.
+         */
+        post: operations["createApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/api-keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id of the resource. */
+                id: components["parameters"]["id"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Gets the API key
+         * @description The key's record, without its secret.
+         */
+        get: operations["getApiKey"];
+        put?: never;
+        post?: never;
+        /**
+         * Revoke the API key
+         * @description Marks the key revoked (the record stays, with `revoked_at`). Every server stops accepting it
+         *     within HAMMER_AUTH_CACHE_TTL. Revoking a revoked key keeps its first `revoked_at`.
+         */
+        delete: operations["revokeApiKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -229,6 +310,8 @@ export interface components {
         Text: string;
         UInt32: number;
         PositiveUInt32: number;
+        /** @description Seconds one attempt may take (connect, headers and body), at most an hour: graphile-worker treats a job locked for 4 hours as abandoned and gives it to another worker, which must never find the attempt still running. */
+        AttemptTimeout: number;
         /**
          * Format: time-filter
          * @description An RFC 3339 timestamp (`2021-03-18T11:10:29Z`) or a date (`2021-03-18`, midnight UTC); empty means no filter.
@@ -283,7 +366,7 @@ export interface components {
             name: string;
             /** @description The http(s) URL each delivery is POSTed to. */
             url: string;
-            /** @description Sent in each event as `secrettoken` and used as the key of the `webhook-signature` header. */
+            /** @description The key of the `webhook-signature` header, and sent in each event as `secrettoken` when include_secret_in_body is true. */
             secret_token: string;
             /** @description Attempts before a delivery is marked failed, the first one included. */
             max_delivery_attempts: number;
@@ -293,6 +376,8 @@ export interface components {
             delivery_attempt_timeout: number;
             created_at: components["schemas"]["Timestamp"];
             updated_at: components["schemas"]["Timestamp"];
+            /** @description Whether each event carries the secret as `secrettoken` (hammer's format). false is safer; receivers then check the signature. */
+            include_secret_in_body: boolean;
         };
         /** @description The fields of a new subscription; other fields are ignored. */
         SubscriptionCreate: {
@@ -304,7 +389,8 @@ export interface components {
             secret_token?: components["schemas"]["SecretToken"];
             max_delivery_attempts: components["schemas"]["PositiveUInt32"];
             delivery_attempt_delay: components["schemas"]["PositiveUInt32"];
-            delivery_attempt_timeout: components["schemas"]["PositiveUInt32"];
+            delivery_attempt_timeout: components["schemas"]["AttemptTimeout"];
+            include_secret_in_body?: components["schemas"]["IncludeSecretInBody"];
         };
         /** @description The fields to change; absent fields keep their value, other fields are ignored. */
         SubscriptionUpdate: {
@@ -315,7 +401,8 @@ export interface components {
             secret_token?: components["schemas"]["SecretToken"];
             max_delivery_attempts?: components["schemas"]["PositiveUInt32"];
             delivery_attempt_delay?: components["schemas"]["PositiveUInt32"];
-            delivery_attempt_timeout?: components["schemas"]["PositiveUInt32"];
+            delivery_attempt_timeout?: components["schemas"]["AttemptTimeout"];
+            include_secret_in_body?: components["schemas"]["IncludeSecretInBody"];
         };
         /**
          * Format: http-url
@@ -323,8 +410,26 @@ export interface components {
          * @example https://httpbin.org/post
          */
         WebhookUrl: string;
-        /** @description The shared secret; empty or absent on create means a random one of HAMMER_DEFAULT_SECRET_TOKEN_LENGTH characters. */
+        /**
+         * Format: secret-token
+         * @description The shared secret; empty or absent on create means a random one of HAMMER_DEFAULT_SECRET_TOKEN_LENGTH characters.
+         *     A `whsec_` secret (the Standard Webhooks form) must be base64 of 24 to 64 bytes.
+         */
         SecretToken: string;
+        /**
+         * @description Whether each event carries the secret as `secrettoken` (hammer's format). Absent on create means
+         *     HAMMER_INCLUDE_SECRET_IN_BODY (default true); absent on update keeps the current value.
+         */
+        IncludeSecretInBody: boolean;
+        /** @description A new secret for a subscription, and how long the one it replaces keeps signing. */
+        SecretRotation: {
+            secret_token?: components["schemas"]["SecretToken"];
+            /** @description Seconds the replaced secret still signs webhooks (a second signature); 0 stops it at once. Default 86400 (a day). */
+            grace_period?: number;
+        };
+        RotateSubscriptionSecretRequest: {
+            rotation: components["schemas"]["SecretRotation"];
+        };
         CreateSubscriptionRequest: {
             subscription: components["schemas"]["SubscriptionCreate"];
         };
@@ -408,6 +513,43 @@ export interface components {
         };
         ListDeliveryAttemptsResponse: {
             delivery_attempts: components["schemas"]["DeliveryAttempt"][];
+        };
+        /**
+         * @description What a key may do. read: every get and list. publish: read, and creating messages. admin:
+         *     everything. Only admin keys see secret tokens (others get them as "").
+         * @enum {string}
+         */
+        ApiKeyScope: "read" | "publish" | "admin";
+        /** @description An API key's record. The secret is never returned after creation. */
+        ApiKey: {
+            id: components["schemas"]["Id"];
+            /** @description Human-readable name (who uses the key). */
+            name: string;
+            scope: components["schemas"]["ApiKeyScope"];
+            /** @description When the key stops working; absent if it never expires. */
+            expires_at?: components["schemas"]["Timestamp"];
+            /** @description When the key was revoked; absent while it is not. */
+            revoked_at?: components["schemas"]["Timestamp"];
+            created_at: components["schemas"]["Timestamp"];
+        };
+        /** @description The fields of a new key; other fields are ignored. */
+        ApiKeyCreate: {
+            /** @description Human-readable name (who uses the key). */
+            name: components["schemas"]["Text"];
+            scope: components["schemas"]["ApiKeyScope"];
+            /** @description Seconds until the key expires; 0 or absent means never. */
+            expires_in?: components["schemas"]["UInt32"];
+        };
+        CreateApiKeyRequest: {
+            api_key: components["schemas"]["ApiKeyCreate"];
+        };
+        CreateApiKeyResponse: {
+            api_key: components["schemas"]["ApiKey"];
+            /** @description The key (`hmk_<id>_<secret>`), sent as `Authorization: Bearer <key>`. Shown this once. */
+            key: string;
+        };
+        ListApiKeysResponse: {
+            api_keys: components["schemas"]["ApiKey"][];
         };
         /** @description The error body of every failed request, as hammer's gateway writes it. */
         Error: {
@@ -502,6 +644,45 @@ export interface components {
                  *       "error": "topic_already_exists",
                  *       "code": 6,
                  *       "message": "topic_already_exists",
+                 *       "details": []
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /**
+         * @description No API key, or one that is unknown, malformed, revoked or expired, while the API requires one
+         *     (gRPC code 16). Sent with `WWW-Authenticate: Bearer`.
+         */
+        Unauthenticated: {
+            headers: {
+                /** @description Always `Bearer`. */
+                "WWW-Authenticate"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "unauthenticated",
+                 *       "code": 16,
+                 *       "message": "unauthenticated",
+                 *       "details": []
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The API key's scope does not cover this operation (gRPC code 7). */
+        PermissionDenied: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "permission_denied",
+                 *       "code": 7,
+                 *       "message": "permission_denied",
                  *       "details": []
                  *     }
                  */
@@ -788,7 +969,8 @@ export interface operations {
                      *       "delivery_attempt_delay": 60,
                      *       "delivery_attempt_timeout": 5,
                      *       "created_at": "2021-03-18T11:10:05.855Z",
-                     *       "updated_at": "2021-03-18T11:10:05.855Z"
+                     *       "updated_at": "2021-03-18T11:10:05.855Z",
+                     *       "include_secret_in_body": true
                      *     }
                      */
                     "application/json": components["schemas"]["Subscription"];
@@ -869,6 +1051,44 @@ export interface operations {
         };
         responses: {
             /** @description The updated subscription. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Subscription"];
+                };
+            };
+            400: components["responses"]["InvalidArgument"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    rotateSubscriptionSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id of the resource. */
+                id: components["parameters"]["id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "rotation": {
+                 *         "secret_token": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                 *         "grace_period": 3600
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["RotateSubscriptionSecretRequest"];
+            };
+        };
+        responses: {
+            /** @description The subscription, with its new secret token. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1169,6 +1389,128 @@ export interface operations {
                 };
             };
             400: components["responses"]["InvalidArgument"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listApiKeys: {
+        parameters: {
+            query?: {
+                /** @description Page size. 0 or absent means HAMMER_DEFAULT_PAGINATION_LIMIT (25); larger than HAMMER_MAX_PAGINATION_LIMIT (50) is clamped to it. */
+                limit?: components["parameters"]["limit"];
+                /** @description Number of items to skip. */
+                offset?: components["parameters"]["offset"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of keys, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListApiKeysResponse"];
+                };
+            };
+            400: components["responses"]["InvalidArgument"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            default: components["responses"]["Error"];
+        };
+    };
+    createApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "api_key": {
+                 *         "name": "billing-service",
+                 *         "scope": "publish",
+                 *         "expires_in": 7776000
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateApiKeyRequest"];
+            };
+        };
+        responses: {
+            /** @description The key (shown this once) and its record. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreateApiKeyResponse"];
+                };
+            };
+            400: components["responses"]["InvalidArgument"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id of the resource. */
+                id: components["parameters"]["id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+            400: components["responses"]["InvalidArgument"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    revokeApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id of the resource. */
+                id: components["parameters"]["id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The revoked key. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+            400: components["responses"]["InvalidArgument"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             default: components["responses"]["Error"];
         };

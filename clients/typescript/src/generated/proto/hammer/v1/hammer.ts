@@ -85,7 +85,10 @@ export interface Subscription {
   name: string;
   /** The http(s) URL each delivery is POSTed to. */
   url: string;
-  /** Sent in each event as secrettoken and used as the signing key; generated when left empty on create. */
+  /**
+   * The signing key, also sent in each event as secrettoken when include_secret_in_body is true;
+   * generated when left empty on create.
+   */
   secret_token: string;
   /** Attempts before a delivery is marked failed, the first one included. */
   max_delivery_attempts: number;
@@ -98,7 +101,14 @@ export interface Subscription {
     | string
     | undefined;
   /** When the subscription was last changed. */
-  updated_at: string | undefined;
+  updated_at:
+    | string
+    | undefined;
+  /**
+   * Whether each event carries the secret as secrettoken (hammer's format). Not set on create:
+   * HAMMER_INCLUDE_SECRET_IN_BODY (default true); not set on update: unchanged. Always set in answers.
+   */
+  include_secret_in_body?: boolean | undefined;
 }
 
 export interface CreateSubscriptionRequest {
@@ -122,6 +132,24 @@ export interface GetSubscriptionRequest {
 export interface DeleteSubscriptionRequest {
   /** The subscription id. */
   id: string;
+}
+
+export interface RotateSubscriptionSecretRequest {
+  /** The subscription id. */
+  id: string;
+  /** The new secret and the grace period; not set means a generated secret and a day's grace. */
+  rotation: SecretRotation | undefined;
+}
+
+/** A new secret for a subscription, and how long the one it replaces keeps signing. */
+export interface SecretRotation {
+  /** The new secret; empty means a generated one (HAMMER_DEFAULT_SECRET_TOKEN_LENGTH characters). */
+  secret_token: string;
+  /**
+   * Seconds the replaced secret still signs webhooks (a second signature), at most 604800; 0 stops
+   * it at once; not set means 86400.
+   */
+  grace_period?: number | undefined;
 }
 
 export interface ListSubscriptionsRequest {
@@ -315,6 +343,75 @@ export interface ListDeliveryAttemptsRequest {
 export interface ListDeliveryAttemptsResponse {
   /** One page of delivery attempts, oldest first. */
   delivery_attempts: DeliveryAttempt[];
+}
+
+/**
+ * An API key's record; its secret is never returned after creation. Keys are sent as the metadata
+ * `authorization: Bearer <key>`.
+ */
+export interface ApiKey {
+  /** Server-assigned ULID; also the middle part of the key (hmk_<id>_<secret>). */
+  id: string;
+  /** Human-readable name (who uses the key). */
+  name: string;
+  /** read (gets and lists), publish (read and creating messages) or admin (everything). */
+  scope: string;
+  /** When the key stops working; unset if it never expires. */
+  expires_at:
+    | string
+    | undefined;
+  /** When the key was revoked; unset while it is not. */
+  revoked_at:
+    | string
+    | undefined;
+  /** When the key was created. */
+  created_at: string | undefined;
+}
+
+/** The fields of a new API key. */
+export interface ApiKeyCreate {
+  /** Human-readable name (who uses the key). */
+  name: string;
+  /** read, publish or admin. */
+  scope: string;
+  /** Seconds until the key expires; 0 means never. */
+  expires_in: number;
+}
+
+export interface CreateApiKeyRequest {
+  /** The key to create (name, scope, expires_in). */
+  api_key: ApiKeyCreate | undefined;
+}
+
+export interface CreateApiKeyResponse {
+  /** The key's record. */
+  api_key:
+    | ApiKey
+    | undefined;
+  /** The key (hmk_<id>_<secret>), shown this once. */
+  key: string;
+}
+
+export interface GetApiKeyRequest {
+  /** The key id. */
+  id: string;
+}
+
+export interface RevokeApiKeyRequest {
+  /** The key id. */
+  id: string;
+}
+
+export interface ListApiKeysRequest {
+  /** Page size; 0 means the server default (25), values above the maximum (50) are clamped. */
+  limit: number;
+  /** Number of items to skip. */
+  offset: number;
+}
+
+export interface ListApiKeysResponse {
+  /** One page of keys, oldest first, revoked and expired ones included. */
+  api_keys: ApiKey[];
 }
 
 function createBaseTopic(): Topic {
@@ -954,6 +1051,7 @@ function createBaseSubscription(): Subscription {
     delivery_attempt_timeout: 0,
     created_at: undefined,
     updated_at: undefined,
+    include_secret_in_body: undefined,
   };
 }
 
@@ -988,6 +1086,9 @@ export const Subscription: MessageFns<Subscription> = {
     }
     if (message.updated_at !== undefined) {
       Timestamp.encode(toTimestamp(message.updated_at), writer.uint32(82).fork()).join();
+    }
+    if (message.include_secret_in_body !== undefined) {
+      writer.uint32(88).bool(message.include_secret_in_body);
     }
     return writer;
   },
@@ -1085,6 +1186,14 @@ export const Subscription: MessageFns<Subscription> = {
             message.updated_at = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.include_secret_in_body = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1137,6 +1246,11 @@ export const Subscription: MessageFns<Subscription> = {
         : isSet(object.updated_at)
         ? globalThis.String(object.updated_at)
         : undefined,
+      include_secret_in_body: isSet(object.includeSecretInBody)
+        ? globalThis.Boolean(object.includeSecretInBody)
+        : isSet(object.include_secret_in_body)
+        ? globalThis.Boolean(object.include_secret_in_body)
+        : undefined,
     };
   },
 
@@ -1172,6 +1286,9 @@ export const Subscription: MessageFns<Subscription> = {
     if (message.updated_at !== undefined) {
       obj.updatedAt = message.updated_at;
     }
+    if (message.include_secret_in_body !== undefined) {
+      obj.includeSecretInBody = message.include_secret_in_body;
+    }
     return obj;
   },
 
@@ -1190,6 +1307,7 @@ export const Subscription: MessageFns<Subscription> = {
     message.delivery_attempt_timeout = object.delivery_attempt_timeout ?? 0;
     message.created_at = object.created_at ?? undefined;
     message.updated_at = object.updated_at ?? undefined;
+    message.include_secret_in_body = object.include_secret_in_body ?? undefined;
     return message;
   },
 };
@@ -1462,6 +1580,186 @@ export const DeleteSubscriptionRequest: MessageFns<DeleteSubscriptionRequest> = 
   fromPartial(object: DeepPartial<DeleteSubscriptionRequest>): DeleteSubscriptionRequest {
     const message = createBaseDeleteSubscriptionRequest();
     message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseRotateSubscriptionSecretRequest(): RotateSubscriptionSecretRequest {
+  return { id: "", rotation: undefined };
+}
+
+export const RotateSubscriptionSecretRequest: MessageFns<RotateSubscriptionSecretRequest> = {
+  encode(message: RotateSubscriptionSecretRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.rotation !== undefined) {
+      SecretRotation.encode(message.rotation, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RotateSubscriptionSecretRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRotateSubscriptionSecretRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.rotation = SecretRotation.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RotateSubscriptionSecretRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      rotation: isSet(object.rotation) ? SecretRotation.fromJSON(object.rotation) : undefined,
+    };
+  },
+
+  toJSON(message: RotateSubscriptionSecretRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.rotation !== undefined) {
+      obj.rotation = SecretRotation.toJSON(message.rotation);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RotateSubscriptionSecretRequest>): RotateSubscriptionSecretRequest {
+    return RotateSubscriptionSecretRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RotateSubscriptionSecretRequest>): RotateSubscriptionSecretRequest {
+    const message = createBaseRotateSubscriptionSecretRequest();
+    message.id = object.id ?? "";
+    message.rotation = (object.rotation !== undefined && object.rotation !== null)
+      ? SecretRotation.fromPartial(object.rotation)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSecretRotation(): SecretRotation {
+  return { secret_token: "", grace_period: undefined };
+}
+
+export const SecretRotation: MessageFns<SecretRotation> = {
+  encode(message: SecretRotation, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.secret_token !== "") {
+      writer.uint32(10).string(message.secret_token);
+    }
+    if (message.grace_period !== undefined) {
+      writer.uint32(16).uint32(message.grace_period);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SecretRotation {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSecretRotation();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.secret_token = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.grace_period = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SecretRotation {
+    return {
+      secret_token: isSet(object.secretToken)
+        ? globalThis.String(object.secretToken)
+        : isSet(object.secret_token)
+        ? globalThis.String(object.secret_token)
+        : "",
+      grace_period: isSet(object.gracePeriod)
+        ? globalThis.Number(object.gracePeriod)
+        : isSet(object.grace_period)
+        ? globalThis.Number(object.grace_period)
+        : undefined,
+    };
+  },
+
+  toJSON(message: SecretRotation): unknown {
+    const obj: any = {};
+    if (message.secret_token !== "") {
+      obj.secretToken = message.secret_token;
+    }
+    if (message.grace_period !== undefined) {
+      obj.gracePeriod = Math.round(message.grace_period);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SecretRotation>): SecretRotation {
+    return SecretRotation.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SecretRotation>): SecretRotation {
+    const message = createBaseSecretRotation();
+    message.secret_token = object.secret_token ?? "";
+    message.grace_period = object.grace_period ?? undefined;
     return message;
   },
 };
@@ -3632,6 +3930,730 @@ export const ListDeliveryAttemptsResponse: MessageFns<ListDeliveryAttemptsRespon
   },
 };
 
+function createBaseApiKey(): ApiKey {
+  return { id: "", name: "", scope: "", expires_at: undefined, revoked_at: undefined, created_at: undefined };
+}
+
+export const ApiKey: MessageFns<ApiKey> = {
+  encode(message: ApiKey, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.scope !== "") {
+      writer.uint32(26).string(message.scope);
+    }
+    if (message.expires_at !== undefined) {
+      Timestamp.encode(toTimestamp(message.expires_at), writer.uint32(34).fork()).join();
+    }
+    if (message.revoked_at !== undefined) {
+      Timestamp.encode(toTimestamp(message.revoked_at), writer.uint32(42).fork()).join();
+    }
+    if (message.created_at !== undefined) {
+      Timestamp.encode(toTimestamp(message.created_at), writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ApiKey {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseApiKey();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.scope = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.expires_at = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.revoked_at = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.created_at = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ApiKey {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      scope: isSet(object.scope) ? globalThis.String(object.scope) : "",
+      expires_at: isSet(object.expiresAt)
+        ? globalThis.String(object.expiresAt)
+        : isSet(object.expires_at)
+        ? globalThis.String(object.expires_at)
+        : undefined,
+      revoked_at: isSet(object.revokedAt)
+        ? globalThis.String(object.revokedAt)
+        : isSet(object.revoked_at)
+        ? globalThis.String(object.revoked_at)
+        : undefined,
+      created_at: isSet(object.createdAt)
+        ? globalThis.String(object.createdAt)
+        : isSet(object.created_at)
+        ? globalThis.String(object.created_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: ApiKey): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.scope !== "") {
+      obj.scope = message.scope;
+    }
+    if (message.expires_at !== undefined) {
+      obj.expiresAt = message.expires_at;
+    }
+    if (message.revoked_at !== undefined) {
+      obj.revokedAt = message.revoked_at;
+    }
+    if (message.created_at !== undefined) {
+      obj.createdAt = message.created_at;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ApiKey>): ApiKey {
+    return ApiKey.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ApiKey>): ApiKey {
+    const message = createBaseApiKey();
+    message.id = object.id ?? "";
+    message.name = object.name ?? "";
+    message.scope = object.scope ?? "";
+    message.expires_at = object.expires_at ?? undefined;
+    message.revoked_at = object.revoked_at ?? undefined;
+    message.created_at = object.created_at ?? undefined;
+    return message;
+  },
+};
+
+function createBaseApiKeyCreate(): ApiKeyCreate {
+  return { name: "", scope: "", expires_in: 0 };
+}
+
+export const ApiKeyCreate: MessageFns<ApiKeyCreate> = {
+  encode(message: ApiKeyCreate, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.scope !== "") {
+      writer.uint32(18).string(message.scope);
+    }
+    if (message.expires_in !== 0) {
+      writer.uint32(24).uint32(message.expires_in);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ApiKeyCreate {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseApiKeyCreate();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.scope = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.expires_in = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ApiKeyCreate {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      scope: isSet(object.scope) ? globalThis.String(object.scope) : "",
+      expires_in: isSet(object.expiresIn)
+        ? globalThis.Number(object.expiresIn)
+        : isSet(object.expires_in)
+        ? globalThis.Number(object.expires_in)
+        : 0,
+    };
+  },
+
+  toJSON(message: ApiKeyCreate): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.scope !== "") {
+      obj.scope = message.scope;
+    }
+    if (message.expires_in !== 0) {
+      obj.expiresIn = Math.round(message.expires_in);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ApiKeyCreate>): ApiKeyCreate {
+    return ApiKeyCreate.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ApiKeyCreate>): ApiKeyCreate {
+    const message = createBaseApiKeyCreate();
+    message.name = object.name ?? "";
+    message.scope = object.scope ?? "";
+    message.expires_in = object.expires_in ?? 0;
+    return message;
+  },
+};
+
+function createBaseCreateApiKeyRequest(): CreateApiKeyRequest {
+  return { api_key: undefined };
+}
+
+export const CreateApiKeyRequest: MessageFns<CreateApiKeyRequest> = {
+  encode(message: CreateApiKeyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.api_key !== undefined) {
+      ApiKeyCreate.encode(message.api_key, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateApiKeyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateApiKeyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.api_key = ApiKeyCreate.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateApiKeyRequest {
+    return {
+      api_key: isSet(object.apiKey)
+        ? ApiKeyCreate.fromJSON(object.apiKey)
+        : isSet(object.api_key)
+        ? ApiKeyCreate.fromJSON(object.api_key)
+        : undefined,
+    };
+  },
+
+  toJSON(message: CreateApiKeyRequest): unknown {
+    const obj: any = {};
+    if (message.api_key !== undefined) {
+      obj.apiKey = ApiKeyCreate.toJSON(message.api_key);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateApiKeyRequest>): CreateApiKeyRequest {
+    return CreateApiKeyRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateApiKeyRequest>): CreateApiKeyRequest {
+    const message = createBaseCreateApiKeyRequest();
+    message.api_key = (object.api_key !== undefined && object.api_key !== null)
+      ? ApiKeyCreate.fromPartial(object.api_key)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseCreateApiKeyResponse(): CreateApiKeyResponse {
+  return { api_key: undefined, key: "" };
+}
+
+export const CreateApiKeyResponse: MessageFns<CreateApiKeyResponse> = {
+  encode(message: CreateApiKeyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.api_key !== undefined) {
+      ApiKey.encode(message.api_key, writer.uint32(10).fork()).join();
+    }
+    if (message.key !== "") {
+      writer.uint32(18).string(message.key);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateApiKeyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateApiKeyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.api_key = ApiKey.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateApiKeyResponse {
+    return {
+      api_key: isSet(object.apiKey)
+        ? ApiKey.fromJSON(object.apiKey)
+        : isSet(object.api_key)
+        ? ApiKey.fromJSON(object.api_key)
+        : undefined,
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+    };
+  },
+
+  toJSON(message: CreateApiKeyResponse): unknown {
+    const obj: any = {};
+    if (message.api_key !== undefined) {
+      obj.apiKey = ApiKey.toJSON(message.api_key);
+    }
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateApiKeyResponse>): CreateApiKeyResponse {
+    return CreateApiKeyResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateApiKeyResponse>): CreateApiKeyResponse {
+    const message = createBaseCreateApiKeyResponse();
+    message.api_key = (object.api_key !== undefined && object.api_key !== null)
+      ? ApiKey.fromPartial(object.api_key)
+      : undefined;
+    message.key = object.key ?? "";
+    return message;
+  },
+};
+
+function createBaseGetApiKeyRequest(): GetApiKeyRequest {
+  return { id: "" };
+}
+
+export const GetApiKeyRequest: MessageFns<GetApiKeyRequest> = {
+  encode(message: GetApiKeyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetApiKeyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetApiKeyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetApiKeyRequest {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+  },
+
+  toJSON(message: GetApiKeyRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetApiKeyRequest>): GetApiKeyRequest {
+    return GetApiKeyRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetApiKeyRequest>): GetApiKeyRequest {
+    const message = createBaseGetApiKeyRequest();
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseRevokeApiKeyRequest(): RevokeApiKeyRequest {
+  return { id: "" };
+}
+
+export const RevokeApiKeyRequest: MessageFns<RevokeApiKeyRequest> = {
+  encode(message: RevokeApiKeyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeApiKeyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeApiKeyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevokeApiKeyRequest {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+  },
+
+  toJSON(message: RevokeApiKeyRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RevokeApiKeyRequest>): RevokeApiKeyRequest {
+    return RevokeApiKeyRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RevokeApiKeyRequest>): RevokeApiKeyRequest {
+    const message = createBaseRevokeApiKeyRequest();
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseListApiKeysRequest(): ListApiKeysRequest {
+  return { limit: 0, offset: 0 };
+}
+
+export const ListApiKeysRequest: MessageFns<ListApiKeysRequest> = {
+  encode(message: ListApiKeysRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.limit !== 0) {
+      writer.uint32(8).uint32(message.limit);
+    }
+    if (message.offset !== 0) {
+      writer.uint32(16).uint32(message.offset);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListApiKeysRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListApiKeysRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.limit = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.offset = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListApiKeysRequest {
+    return {
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      offset: isSet(object.offset) ? globalThis.Number(object.offset) : 0,
+    };
+  },
+
+  toJSON(message: ListApiKeysRequest): unknown {
+    const obj: any = {};
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    if (message.offset !== 0) {
+      obj.offset = Math.round(message.offset);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListApiKeysRequest>): ListApiKeysRequest {
+    return ListApiKeysRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListApiKeysRequest>): ListApiKeysRequest {
+    const message = createBaseListApiKeysRequest();
+    message.limit = object.limit ?? 0;
+    message.offset = object.offset ?? 0;
+    return message;
+  },
+};
+
+function createBaseListApiKeysResponse(): ListApiKeysResponse {
+  return { api_keys: [] };
+}
+
+export const ListApiKeysResponse: MessageFns<ListApiKeysResponse> = {
+  encode(message: ListApiKeysResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.api_keys) {
+      ApiKey.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListApiKeysResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListApiKeysResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.api_keys.push(ApiKey.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListApiKeysResponse {
+    return {
+      api_keys: globalThis.Array.isArray(object?.apiKeys)
+        ? object.apiKeys.map((e: any) => ApiKey.fromJSON(e))
+        : globalThis.Array.isArray(object?.api_keys)
+        ? object.api_keys.map((e: any) => ApiKey.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListApiKeysResponse): unknown {
+    const obj: any = {};
+    if (message.api_keys?.length) {
+      obj.apiKeys = message.api_keys.map((e) => ApiKey.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListApiKeysResponse>): ListApiKeysResponse {
+    return ListApiKeysResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListApiKeysResponse>): ListApiKeysResponse {
+    const message = createBaseListApiKeysResponse();
+    message.api_keys = object.api_keys?.map((e) => ApiKey.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /** Hammer publishes messages to topics and delivers them to the subscriptions of each topic. */
 export type HammerDefinition = typeof HammerDefinition;
 export const HammerDefinition = {
@@ -3728,6 +4750,15 @@ export const HammerDefinition = {
       responseStream: false,
       options: {},
     },
+    /** Rotate the subscription's secret. POST /v1/subscriptions/{id}/rotate-secret */
+    rotateSubscriptionSecret: {
+      name: "RotateSubscriptionSecret",
+      requestType: RotateSubscriptionSecretRequest as typeof RotateSubscriptionSecretRequest,
+      requestStream: false,
+      responseType: Subscription as typeof Subscription,
+      responseStream: false,
+      options: {},
+    },
     /** Create a new message. POST /v1/messages */
     createMessage: {
       name: "CreateMessage",
@@ -3800,6 +4831,42 @@ export const HammerDefinition = {
       responseStream: false,
       options: {},
     },
+    /** Create an API key (the answer holds the key, shown once). POST /v1/api-keys */
+    createApiKey: {
+      name: "CreateApiKey",
+      requestType: CreateApiKeyRequest as typeof CreateApiKeyRequest,
+      requestStream: false,
+      responseType: CreateApiKeyResponse as typeof CreateApiKeyResponse,
+      responseStream: false,
+      options: {},
+    },
+    /** Gets the API key, without its secret. GET /v1/api-keys/{id} */
+    getApiKey: {
+      name: "GetApiKey",
+      requestType: GetApiKeyRequest as typeof GetApiKeyRequest,
+      requestStream: false,
+      responseType: ApiKey as typeof ApiKey,
+      responseStream: false,
+      options: {},
+    },
+    /** List API keys, without their secrets. GET /v1/api-keys */
+    listApiKeys: {
+      name: "ListApiKeys",
+      requestType: ListApiKeysRequest as typeof ListApiKeysRequest,
+      requestStream: false,
+      responseType: ListApiKeysResponse as typeof ListApiKeysResponse,
+      responseStream: false,
+      options: {},
+    },
+    /** Revoke the API key. DELETE /v1/api-keys/{id} */
+    revokeApiKey: {
+      name: "RevokeApiKey",
+      requestType: RevokeApiKeyRequest as typeof RevokeApiKeyRequest,
+      requestStream: false,
+      responseType: ApiKey as typeof ApiKey,
+      responseStream: false,
+      options: {},
+    },
   },
 } as const;
 
@@ -3842,6 +4909,11 @@ export interface HammerServiceImplementation<CallContextExt = {}> {
     request: DeleteSubscriptionRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<Empty>>;
+  /** Rotate the subscription's secret. POST /v1/subscriptions/{id}/rotate-secret */
+  rotateSubscriptionSecret(
+    request: RotateSubscriptionSecretRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<Subscription>>;
   /** Create a new message. POST /v1/messages */
   createMessage(request: CreateMessageRequest, context: CallContext & CallContextExt): Promise<DeepPartial<Message>>;
   /** Gets the message. GET /v1/messages/{id} */
@@ -3870,6 +4942,20 @@ export interface HammerServiceImplementation<CallContextExt = {}> {
     request: ListDeliveryAttemptsRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<ListDeliveryAttemptsResponse>>;
+  /** Create an API key (the answer holds the key, shown once). POST /v1/api-keys */
+  createApiKey(
+    request: CreateApiKeyRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<CreateApiKeyResponse>>;
+  /** Gets the API key, without its secret. GET /v1/api-keys/{id} */
+  getApiKey(request: GetApiKeyRequest, context: CallContext & CallContextExt): Promise<DeepPartial<ApiKey>>;
+  /** List API keys, without their secrets. GET /v1/api-keys */
+  listApiKeys(
+    request: ListApiKeysRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<ListApiKeysResponse>>;
+  /** Revoke the API key. DELETE /v1/api-keys/{id} */
+  revokeApiKey(request: RevokeApiKeyRequest, context: CallContext & CallContextExt): Promise<DeepPartial<ApiKey>>;
 }
 
 export interface HammerClient<CallOptionsExt = {}> {
@@ -3911,6 +4997,11 @@ export interface HammerClient<CallOptionsExt = {}> {
     request: DeepPartial<DeleteSubscriptionRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<Empty>;
+  /** Rotate the subscription's secret. POST /v1/subscriptions/{id}/rotate-secret */
+  rotateSubscriptionSecret(
+    request: DeepPartial<RotateSubscriptionSecretRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<Subscription>;
   /** Create a new message. POST /v1/messages */
   createMessage(request: DeepPartial<CreateMessageRequest>, options?: CallOptions & CallOptionsExt): Promise<Message>;
   /** Gets the message. GET /v1/messages/{id} */
@@ -3939,6 +5030,20 @@ export interface HammerClient<CallOptionsExt = {}> {
     request: DeepPartial<ListDeliveryAttemptsRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<ListDeliveryAttemptsResponse>;
+  /** Create an API key (the answer holds the key, shown once). POST /v1/api-keys */
+  createApiKey(
+    request: DeepPartial<CreateApiKeyRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<CreateApiKeyResponse>;
+  /** Gets the API key, without its secret. GET /v1/api-keys/{id} */
+  getApiKey(request: DeepPartial<GetApiKeyRequest>, options?: CallOptions & CallOptionsExt): Promise<ApiKey>;
+  /** List API keys, without their secrets. GET /v1/api-keys */
+  listApiKeys(
+    request: DeepPartial<ListApiKeysRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<ListApiKeysResponse>;
+  /** Revoke the API key. DELETE /v1/api-keys/{id} */
+  revokeApiKey(request: DeepPartial<RevokeApiKeyRequest>, options?: CallOptions & CallOptionsExt): Promise<ApiKey>;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
