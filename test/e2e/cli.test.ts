@@ -13,25 +13,9 @@ import { ClientError, createChannel, createClient, Status } from 'nice-grpc';
 import { HammerDefinition } from '../../src/generated/proto/hammer/v1/hammer.ts';
 import { freePort } from '../helpers/ports.ts';
 import { createTestDatabase } from '../helpers/database.ts';
-import { startHammer } from '../helpers/processes.ts';
+import { runHammer as hammer, startHammer } from '../helpers/processes.ts';
 import { answer, startReceiver } from '../helpers/receiver.ts';
 import { eventually } from '../helpers/worker.ts';
-
-const cli = join(import.meta.dirname, '../../src/cli.ts');
-
-/** Runs `hammer <args>` to completion. */
-async function hammer(args: string[], env: Record<string, string> = {}) {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], {
-      env: { PATH: process.env.PATH ?? '', HAMMER_LOG_LEVEL: 'info', ...env },
-      timeout: 60_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 const bin = join(import.meta.dirname, '../../bin/hammer.js');
 /** The Node options in the `hammer` command's shebang (`#!/usr/bin/env -S node <options>`). */

@@ -4,41 +4,13 @@
 // without its secret, and never logged (HAMMER_LOG_LEVEL=debug), nor its hash.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { promisify } from 'node:util';
-import pg from 'pg';
-import { startHammer } from '../helpers/processes.ts';
+import { migratedDatabaseUrl } from '../helpers/database.ts';
+import { runHammer, startHammer } from '../helpers/processes.ts';
 import { eventually } from '../helpers/worker.ts';
 
-const cli = join(import.meta.dirname, '../../src/cli.ts');
-
-async function hammer(args: string[], env: Record<string, string> = {}) {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], {
-      env: { PATH: process.env.PATH ?? '', HAMMER_LOG_LEVEL: 'debug', ...env },
-      timeout: 60_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
-
-async function migratedDatabase(): Promise<string> {
-  const admin = process.env.HAMMER_TEST_ADMIN_URL!;
-  const name = `hammer_keys_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
-  const client = new pg.Client({ connectionString: admin });
-  await client.connect();
-  await client.query(`create database ${name}`);
-  await client.end();
-  const url = new URL(admin);
-  url.pathname = `/${name}`;
-  assert.equal((await hammer(['migrate'], { HAMMER_DATABASE_URL: url.toString() })).code, 0);
-  return url.toString();
-}
+/** `hammer <args>` at debug level, so the tests can show that even debug logs hold no key. */
+const hammer = (args: string[], env: Record<string, string> = {}) => runHammer(args, { HAMMER_LOG_LEVEL: 'debug', ...env });
 
 test('usage errors exit 2, failures exit 1 with one line', async () => {
   const none = await hammer(['keys']);
@@ -56,7 +28,7 @@ test('usage errors exit 2, failures exit 1 with one line', async () => {
 });
 
 test('keys create, list and revoke against a running server; nothing secret is logged', async () => {
-  const url = await migratedDatabase();
+  const url = await migratedDatabaseUrl();
   const env = { HAMMER_DATABASE_URL: url, HAMMER_LOG_LEVEL: 'debug', HAMMER_AUTH_CACHE_TTL: '1s' };
   const server = startHammer(['server'], env);
   const warning = await server.waitForLog('api-open');

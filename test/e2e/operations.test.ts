@@ -6,31 +6,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { createChannel, createClient } from 'nice-grpc';
-import pg from 'pg';
 import { startEmbeddedPostgres } from '../../src/db/embedded.ts';
 import { HammerDefinition } from '../../src/generated/proto/hammer/v1/hammer.ts';
 import { freePort } from '../helpers/ports.ts';
+import { migratedDatabaseUrl } from '../helpers/database.ts';
 import { startHammer, type HammerProcess } from '../helpers/processes.ts';
 import { parseScrape, value } from '../helpers/prometheus.ts';
 import { answer, startReceiver } from '../helpers/receiver.ts';
 import { eventually } from '../helpers/worker.ts';
 
-async function migratedDatabase(): Promise<string> {
-  const admin = new URL(process.env.HAMMER_TEST_ADMIN_URL!);
-  const name = `hammer_ops_${Math.random().toString(36).slice(2, 10)}`;
-  const client = new pg.Client({ connectionString: admin.toString() });
-  await client.connect();
-  await client.query(`create database ${name} template ${process.env.HAMMER_TEST_TEMPLATE}`);
-  await client.end();
-  admin.pathname = `/${name}`;
-  return admin.toString();
-}
-
 const portOf = async (hammer: HammerProcess, listener: string) => Number((await hammer.waitForLog(`${listener}-server-started`)).port);
 const scrape = async (port: number) => parseScrape(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
 
 test('metrics of the server and the worker move after a publish and a delivery', async () => {
-  const url = await migratedDatabase();
+  const url = await migratedDatabaseUrl();
   const receiver = await startReceiver(answer(200));
   test.after(() => receiver.close());
   const server = startHammer(['server'], { HAMMER_DATABASE_URL: url });
@@ -97,7 +86,7 @@ test('readiness is 503 while PostgreSQL is down and 204 again when it is back, w
 });
 
 test('HAMMER_REST_API_ENABLED=false leaves only gRPC; metrics and health can be switched off', async () => {
-  const url = await migratedDatabase();
+  const url = await migratedDatabaseUrl();
   const server = startHammer(['server'], {
     HAMMER_DATABASE_URL: url,
     HAMMER_REST_API_ENABLED: 'false',

@@ -7,22 +7,11 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { createChannel, createClient } from 'nice-grpc';
-import pg from 'pg';
 import { HammerDefinition } from '../../src/generated/proto/hammer/v1/hammer.ts';
+import { migratedDatabaseUrl } from '../helpers/database.ts';
 import { startHammer, type HammerProcess } from '../helpers/processes.ts';
 import { answer, startReceiver, type ReceivedRequest } from '../helpers/receiver.ts';
 import { eventually } from '../helpers/worker.ts';
-
-async function migratedDatabase(): Promise<string> {
-  const admin = new URL(process.env.HAMMER_TEST_ADMIN_URL!);
-  const name = `hammer_secrets_${Math.random().toString(36).slice(2, 10)}`;
-  const client = new pg.Client({ connectionString: admin.toString() });
-  await client.connect();
-  await client.query(`create database ${name} template ${process.env.HAMMER_TEST_TEMPLATE}`);
-  await client.end();
-  admin.pathname = `/${name}`;
-  return admin.toString();
-}
 
 /** Starts `hammer <command>` and keeps everything it writes, stdout and stderr, as text. */
 function started(command: string, env: Record<string, string>) {
@@ -37,7 +26,7 @@ const whsec = () => `whsec_${randomBytes(32).toString('base64')}`;
 const event = (request: ReceivedRequest) => JSON.parse(request.rawBody.toString());
 
 test('no secret appears in the logs of the server and the worker at debug level, whatever happens', async () => {
-  const url = await migratedDatabase();
+  const url = await migratedDatabaseUrl();
   const good = await startReceiver(answer(200));
   const failing = await startReceiver(answer(500, 'no'));
   test.after(() => Promise.all([good.close(), failing.close()]));

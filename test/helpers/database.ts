@@ -38,3 +38,12 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   });
   return { url: url.toString(), pool };
 }
+
+/** A fresh copy of the migrated template for a process the test starts (which brings its own pool). */
+export async function migratedDatabaseUrl(): Promise<string> {
+  const name = `hammer_test_${randomBytes(6).toString('hex')}`;
+  await admin(`create database ${name} template ${process.env.HAMMER_TEST_TEMPLATE}`);
+  const url = new URL(adminUrl());
+  url.pathname = `/${name}`;
+  return url.toString();
+}

@@ -1,7 +1,8 @@
 // Runs the `hammer` CLI as a separate process, as a user would, and reads its JSON log lines.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { after } from 'node:test';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 
 const cli = join(import.meta.dirname, '../../src/cli.ts');
 
@@ -74,4 +75,18 @@ export function startHammer(args: string[], env: Record<string, string>): Hammer
       });
     },
   };
+}
+
+/** Runs `hammer <args>` to completion (log level info unless `env` says otherwise). */
+export async function runHammer(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], {
+      env: { PATH: process.env.PATH ?? '', HAMMER_LOG_LEVEL: 'info', ...env },
+      timeout: 60_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
 }
