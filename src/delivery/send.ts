@@ -50,6 +50,19 @@ export interface Sender {
   send(delivery: SendableDelivery, now?: Date): Promise<AttemptResult>;
   /** Closes the kept-alive connections once requests in flight have finished. */
   close(): Promise<void>;
+  /**
+   * Ends every request in flight and every connection now, for a shutdown that ran out of time. An
+   * attempt cut short rejects with SenderDestroyedError: it is not the receiver's failure, so it must
+   * not be recorded as one (its job runs again, on this worker's next start or on another worker).
+   */
+  destroy(): Promise<void>;
+}
+
+export class SenderDestroyedError extends Error {
+  constructor() {
+    super('the attempt was cut short by a shutdown; it is not recorded');
+    this.name = 'SenderDestroyedError';
+  }
 }
 
 /** hammer's definition of a delivered webhook. */
@@ -59,7 +72,7 @@ const redirectStatuses = new Set([301, 302, 303, 307, 308]);
 /** setTimeout fires at once above this. */
 const maxTimerMs = 2 ** 31 - 1;
 /**
- * The longest attempt, whatever an older delivery row says (the API refuses more since issue 14):
+ * The longest attempt, whatever an older delivery row says (the API refuses more):
  * graphile-worker gives a job locked for 4 hours to another worker, which must never find this attempt running.
  */
 const maxAttemptSeconds = rules.SubscriptionCreate.delivery_attempt_timeout.maximum;
@@ -158,7 +171,19 @@ export function createSender(options: SenderOptions): Sender {
     }
   }
 
-  return { send, close: () => agent.close() };
+  let destroyed = false;
+  return {
+    async send(delivery, now) {
+      const result = await send(delivery, now);
+      if (destroyed) throw new SenderDestroyedError();
+      return result;
+    },
+    close: () => agent.close(),
+    destroy() {
+      destroyed = true;
+      return agent.destroy();
+    },
+  };
 }
 
 function noResponse(requestDump: string, failure: Failure, executionDuration: number): AttemptResult {

@@ -100,7 +100,9 @@ export async function startDeliveryWorker(options: {
         logger.warn({ timeout_seconds: settings.shutdownTimeout }, 'worker-shutdown-timeout');
       }
       await utils.release();
-      await sender.close();
+      // After the timeout, requests still in flight are cut rather than waited for (up to their
+      // delivery_attempt_timeout): their attempts are not recorded, and their jobs run again.
+      await (stopped ? sender.close() : sender.destroy());
       logger.info('worker-shutdown-completed');
     },
   };
