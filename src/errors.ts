@@ -7,13 +7,21 @@ export interface FieldViolation {
   description: string;
 }
 
-export type ErrorKind = 'invalid_argument' | 'not_found' | 'already_exists' | 'unavailable' | 'unauthenticated' | 'permission_denied';
+export type ErrorKind =
+  | 'invalid_argument'
+  | 'not_found'
+  | 'already_exists'
+  | 'failed_precondition'
+  | 'unavailable'
+  | 'unauthenticated'
+  | 'permission_denied';
 
 /** The gRPC status of each kind; hammer also puts its number in the `code` of its REST error body. */
 export const grpcStatus: Readonly<Record<ErrorKind, Status>> = {
   invalid_argument: Status.INVALID_ARGUMENT,
   not_found: Status.NOT_FOUND,
   already_exists: Status.ALREADY_EXISTS,
+  failed_precondition: Status.FAILED_PRECONDITION,
   unavailable: Status.UNAVAILABLE,
   unauthenticated: Status.UNAUTHENTICATED,
   permission_denied: Status.PERMISSION_DENIED,
@@ -39,6 +47,9 @@ export const notFound = (message: string) => new DomainError('not_found', messag
 
 /** A duplicate id: `message` is hammer's (`topic_already_exists`, ...). */
 export const alreadyExists = (message: string) => new DomainError('already_exists', message);
+
+/** The resource is in use: `topic_is_dead_letter_topic`, with a violation naming what uses it. */
+export const failedPrecondition = (message: string, violations: FieldViolation[]) => new DomainError('failed_precondition', message, violations);
 
 /** The database cannot be reached. */
 export const unavailable = (message: string) => new DomainError('unavailable', message);

@@ -21,8 +21,8 @@ export interface DeliverTaskOptions {
 }
 
 function isPayload(payload: unknown): payload is DeliverPayload {
-  const p = payload as DeliverPayload;
-  return typeof p?.delivery_id === 'string' && Number.isInteger(p.attempt);
+  const p = payload as { delivery_id?: unknown; attempt?: unknown; resend?: unknown };
+  return typeof p?.delivery_id === 'string' && (Number.isInteger(p.attempt) || (typeof p.resend === 'string' && p.resend !== ''));
 }
 
 export function deliverTask({ pool, sender, logger, onAttempt, batch = { maxSize: 32, maxWaitMs: 2 } }: DeliverTaskOptions): Task {
@@ -46,14 +46,16 @@ export function deliverTask({ pool, sender, logger, onAttempt, batch = { maxSize
       return; // a malformed job can never succeed: drop it rather than retry it
     }
     const delivery = await load(payload.delivery_id);
+    const resend = 'resend' in payload;
     // Gone (deleted), finished, or already past this attempt (a job re-run after a crash): nothing to do.
-    if (!delivery || delivery.status !== 'pending' || delivery.delivery_attempts >= payload.attempt) return;
+    // A resend attempts the delivery whatever its status (the record skips one already recorded).
+    if (!delivery || (!resend && (delivery.status !== 'pending' || delivery.delivery_attempts >= payload.attempt))) return;
 
     const result = await sender.send(delivery);
     // The failure kind is for the metrics; the attempt is stored without it.
     const { failure: _failure, ...stored } = result;
-    const attemptId = newId();
-    const recorded = await record({ delivery_id: delivery.id, attempt: delivery.delivery_attempts + 1, outcome: { id: attemptId, ...stored } });
+    const attemptId = resend ? payload.resend : newId();
+    const recorded = await record({ delivery_id: delivery.id, attempt: delivery.delivery_attempts + 1, outcome: { id: attemptId, ...stored }, resend });
     if (!recorded) return; // another worker recorded this attempt first
     onAttempt?.(result);
     logger.info(
@@ -66,6 +68,7 @@ export function deliverTask({ pool, sender, logger, onAttempt, batch = { maxSize
         ...(result.error ? { error: result.error } : {}),
         status: recorded.status,
         delivery_attempts: recorded.delivery_attempts,
+        ...(resend ? { resend } : {}),
       },
       'worker-delivery-attempt-created',
     );

@@ -9,7 +9,7 @@ import type { DestinationPolicy } from '../destinations.ts';
 import { deliverTask as deliverTaskName } from '../store/jobs.ts';
 import { graphileLogger, type Logger } from '../observability/logger.ts';
 import { version } from '../version.ts';
-import { startHeartbeat } from './recovery.ts';
+import { startHeartbeat } from './heartbeats.ts';
 import { createSender, type AttemptResult } from './send.ts';
 import { deliverTask } from './task.ts';
 

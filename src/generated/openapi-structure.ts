@@ -117,6 +117,7 @@ export const operations: Record<OperationId, StructuralOperation> = {
       "200": {"$ref":"#/components/responses/Deleted"},
       "400": {"$ref":"#/components/responses/InvalidArgument"},
       "404": {"$ref":"#/components/responses/NotFound"},
+      "409": {"$ref":"#/components/responses/FailedPrecondition"},
       "default": {"$ref":"#/components/responses/Error"},
     },
   },
@@ -288,6 +289,48 @@ export const operations: Record<OperationId, StructuralOperation> = {
       "default": {"$ref":"#/components/responses/Error"},
     },
   },
+  recoverSubscription: {
+    "operationId": "recoverSubscription",
+    "x-hammer-invalid-message": "invalid_subscription",
+    "parameters": [{"name":"id","in":"path","required":true,"schema":{}}],
+    "requestBody": {
+      "required": true,
+      "content": {
+        "application/json": {
+          "schema": {"type":"object","required":["recovery"],"properties":{"recovery":{"type":"object"}}},
+        },
+      },
+    },
+    "responses": {
+      "200": {
+        "description": "How many deliveries were recovered.",
+        "content": {"application/json":{"schema":{"$ref":"#/components/schemas/RecoverSubscriptionResponse"}}},
+      },
+      "400": {"$ref":"#/components/responses/InvalidArgument"},
+      "404": {"$ref":"#/components/responses/NotFound"},
+      "default": {"$ref":"#/components/responses/Error"},
+    },
+  },
+  replaySubscription: {
+    "operationId": "replaySubscription",
+    "x-hammer-invalid-message": "invalid_subscription",
+    "parameters": [{"name":"id","in":"path","required":true,"schema":{}}],
+    "requestBody": {
+      "required": true,
+      "content": {
+        "application/json": {"schema":{"type":"object","required":["replay"],"properties":{"replay":{"type":"object"}}}},
+      },
+    },
+    "responses": {
+      "200": {
+        "description": "How many deliveries were created.",
+        "content": {"application/json":{"schema":{"$ref":"#/components/schemas/ReplaySubscriptionResponse"}}},
+      },
+      "400": {"$ref":"#/components/responses/InvalidArgument"},
+      "404": {"$ref":"#/components/responses/NotFound"},
+      "default": {"$ref":"#/components/responses/Error"},
+    },
+  },
   listMessages: {
     "operationId": "listMessages",
     "x-hammer-invalid-message": "invalid_list_parameters",
@@ -450,6 +493,20 @@ export const operations: Record<OperationId, StructuralOperation> = {
       "default": {"$ref":"#/components/responses/Error"},
     },
   },
+  resendDelivery: {
+    "operationId": "resendDelivery",
+    "x-hammer-invalid-message": "invalid_delivery",
+    "parameters": [{"name":"id","in":"path","required":true,"schema":{}}],
+    "responses": {
+      "200": {
+        "description": "The delivery, as it is when the resend is queued.",
+        "content": {"application/json":{"schema":{"$ref":"#/components/schemas/Delivery"}}},
+      },
+      "400": {"$ref":"#/components/responses/InvalidArgument"},
+      "404": {"$ref":"#/components/responses/NotFound"},
+      "default": {"$ref":"#/components/responses/Error"},
+    },
+  },
   listDeliveryAttempts: {
     "operationId": "listDeliveryAttempts",
     "x-hammer-invalid-message": "invalid_list_parameters",
@@ -598,10 +655,13 @@ export const openApiStructure = {
     '/v1/subscriptions': { get: operations.listSubscriptions, post: operations.createSubscription },
     '/v1/subscriptions/{id}': { get: operations.getSubscription, delete: operations.deleteSubscription, patch: operations.updateSubscription },
     '/v1/subscriptions/{id}/rotate-secret': { post: operations.rotateSubscriptionSecret },
+    '/v1/subscriptions/{id}/recover': { post: operations.recoverSubscription },
+    '/v1/subscriptions/{id}/replay': { post: operations.replaySubscription },
     '/v1/messages': { get: operations.listMessages, post: operations.createMessage },
     '/v1/messages/{id}': { get: operations.getMessage, delete: operations.deleteMessage },
     '/v1/deliveries': { get: operations.listDeliveries },
     '/v1/deliveries/{id}': { get: operations.getDelivery },
+    '/v1/deliveries/{id}/resend': { post: operations.resendDelivery },
     '/v1/delivery-attempts': { get: operations.listDeliveryAttempts },
     '/v1/delivery-attempts/{id}': { get: operations.getDeliveryAttempt },
     '/v1/api-keys': { get: operations.listApiKeys, post: operations.createApiKey },
@@ -619,6 +679,10 @@ export const openApiStructure = {
       },
       "Error": {
         "description": "Any other error, with its gRPC code number.",
+        "content": {"application/json":{"schema":{"$ref":"#/components/schemas/Error"}}},
+      },
+      "FailedPrecondition": {
+        "description": "The resource is in use and cannot be changed so (gRPC code 9).",
         "content": {"application/json":{"schema":{"$ref":"#/components/schemas/Error"}}},
       },
       "InvalidArgument": {
@@ -860,6 +924,16 @@ export const openApiStructure = {
           "created_at": {"$ref":"#/components/schemas/Timestamp"},
         },
       },
+      "RecoverSubscriptionResponse": {
+        "type": "object",
+        "required": ["recovered"],
+        "properties": {"recovered":{"type":"integer","description":"How many failed deliveries were recovered."}},
+      },
+      "ReplaySubscriptionResponse": {
+        "type": "object",
+        "required": ["replayed"],
+        "properties": {"replayed":{"type":"integer","description":"How many deliveries were created."}},
+      },
       "Subscription": {
         "type": "object",
         "description": "An endpoint subscribed to one topic; every message of the topic is delivered to its url.",
@@ -875,6 +949,7 @@ export const openApiStructure = {
           "created_at",
           "updated_at",
           "include_secret_in_body",
+          "dead_letter_topic_id",
         ],
         "properties": {
           "id": {"$ref":"#/components/schemas/Id"},
@@ -902,6 +977,10 @@ export const openApiStructure = {
           "include_secret_in_body": {
             "type": "boolean",
             "description": "Whether each event carries the secret as `secrettoken` (hammer's format). false is safer; receivers then check the signature.",
+          },
+          "dead_letter_topic_id": {
+            "type": "string",
+            "description": "The topic a message is published to for each delivery that fails for good; \"\" when none.",
           },
         },
       },

@@ -34,7 +34,9 @@ export interface paths {
         post?: never;
         /**
          * Delete topic
-         * @description Deletes the topic with its subscriptions, messages, deliveries and delivery attempts.
+         * @description Deletes the topic with its subscriptions, messages, deliveries and delivery attempts. A topic that
+         *     is another subscription's dead-letter topic is not deleted: 409 `topic_is_dead_letter_topic`,
+         *     with a violation naming the subscription (field `subscription_id`).
          */
         delete: operations["deleteTopic"];
         options?: never;
@@ -122,6 +124,62 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/subscriptions/{id}/recover": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id of the resource. */
+                id: components["parameters"]["id"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Recover the subscription's failed deliveries
+         * @description Every `failed` delivery of the subscription created in the window (`since` included, `until`
+         *     excluded; `until` defaults to now) gets a fresh retry series: it is `pending` again, with the
+         *     subscription's current url, secret and retry settings (a fixed receiver url is usually why one
+         *     recovers), and a new budget of the subscription's max_delivery_attempts attempts on top of
+         *     those already made (its `max_delivery_attempts` becomes attempts made + the subscription's).
+         *     Pending and completed deliveries are left alone, so a second call recovers nothing. Works in
+         *     batches of 1,000 deliveries, one short transaction each.
+         */
+        post: operations["recoverSubscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/subscriptions/{id}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id of the resource. */
+                id: components["parameters"]["id"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replay the topic's history to the subscription
+         * @description For every message of the subscription's topic published since `since` (up to the request) that
+         *     the subscription has no delivery for (it was created later, or recreated), creates its delivery
+         *     (a snapshot of the subscription, as publishing does) and queues its first attempt. Existing
+         *     deliveries are left alone and nothing is delivered twice, also when two replays run at once.
+         *     Works in batches of 1,000 messages, one short transaction each.
+         */
+        post: operations["replaySubscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/messages": {
         parameters: {
             query?: never;
@@ -199,6 +257,33 @@ export interface paths {
         get: operations["getDelivery"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/deliveries/{id}/resend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id of the resource. */
+                id: components["parameters"]["id"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resend the delivery
+         * @description Queues one more attempt of the delivery now, whatever its status, outside its retry budget
+         *     (max_delivery_attempts), with the same `webhook-id`, so receivers deduplicate it. The attempt is
+         *     made by a worker shortly after the answer and recorded as an ordinary attempt (it counts in
+         *     `delivery_attempts`). A success completes a pending or failed delivery; a failure changes no
+         *     status (a completed delivery stays completed; a pending one keeps its retries; a failed one stays failed).
+         */
+        post: operations["resendDelivery"];
         delete?: never;
         options?: never;
         head?: never;
@@ -378,6 +463,8 @@ export interface components {
             updated_at: components["schemas"]["Timestamp"];
             /** @description Whether each event carries the secret as `secrettoken` (hammer's format). false is safer; receivers then check the signature. */
             include_secret_in_body: boolean;
+            /** @description The topic a message is published to for each delivery that fails for good; "" when none. */
+            dead_letter_topic_id: string;
         };
         /** @description The fields of a new subscription; other fields are ignored. */
         SubscriptionCreate: {
@@ -391,6 +478,7 @@ export interface components {
             delivery_attempt_delay: components["schemas"]["PositiveUInt32"];
             delivery_attempt_timeout: components["schemas"]["AttemptTimeout"];
             include_secret_in_body?: components["schemas"]["IncludeSecretInBody"];
+            dead_letter_topic_id?: components["schemas"]["DeadLetterTopicId"];
         };
         /** @description The fields to change; absent fields keep their value, other fields are ignored. */
         SubscriptionUpdate: {
@@ -403,7 +491,14 @@ export interface components {
             delivery_attempt_delay?: components["schemas"]["PositiveUInt32"];
             delivery_attempt_timeout?: components["schemas"]["AttemptTimeout"];
             include_secret_in_body?: components["schemas"]["IncludeSecretInBody"];
+            dead_letter_topic_id?: components["schemas"]["DeadLetterTopicId"];
         };
+        /**
+         * @description Another existing topic (not the subscription's own), to which hammer publishes a message for each
+         *     of the subscription's deliveries that fails for good. Absent or "" on create: none; "" on update
+         *     clears it; absent on update keeps it.
+         */
+        DeadLetterTopicId: string;
         /**
          * Format: http-url
          * @description An absolute http or https URL (`http://` or `https://`, then a host).
@@ -429,6 +524,35 @@ export interface components {
         };
         RotateSubscriptionSecretRequest: {
             rotation: components["schemas"]["SecretRotation"];
+        };
+        /**
+         * Format: time-filter
+         * @description An RFC 3339 timestamp (`2021-03-18T11:10:29Z`) or a date (`2021-03-18`, midnight UTC).
+         * @example 2021-03-18T11:10:29Z
+         */
+        RecoveryTime: string;
+        /** @description The window of deliveries to recover, by their created_at; `until` (excluded, not before `since`) absent means now. */
+        RecoveryWindow: {
+            since: components["schemas"]["RecoveryTime"];
+            until?: components["schemas"]["RecoveryTime"];
+        };
+        RecoverSubscriptionRequest: {
+            recovery: components["schemas"]["RecoveryWindow"];
+        };
+        RecoverSubscriptionResponse: {
+            /** @description How many failed deliveries were recovered. */
+            recovered: number;
+        };
+        /** @description Where the replay of a topic's history starts. */
+        ReplayWindow: {
+            since: components["schemas"]["RecoveryTime"];
+        };
+        ReplaySubscriptionRequest: {
+            replay: components["schemas"]["ReplayWindow"];
+        };
+        ReplaySubscriptionResponse: {
+            /** @description How many deliveries were created. */
+            replayed: number;
         };
         CreateSubscriptionRequest: {
             subscription: components["schemas"]["SubscriptionCreate"];
@@ -628,6 +752,33 @@ export interface components {
                  *       "code": 5,
                  *       "message": "topic_does_not_exists",
                  *       "details": []
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The resource is in use and cannot be changed so (gRPC code 9). */
+        FailedPrecondition: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "topic_is_dead_letter_topic",
+                 *       "code": 9,
+                 *       "message": "topic_is_dead_letter_topic",
+                 *       "details": [
+                 *         {
+                 *           "@type": "type.googleapis.com/google.rpc.BadRequest",
+                 *           "field_violations": [
+                 *             {
+                 *               "field": "subscription_id",
+                 *               "description": "my-subscription uses this topic as its dead-letter topic"
+                 *             }
+                 *           ]
+                 *         }
+                 *       ]
                  *     }
                  */
                 "application/json": components["schemas"]["Error"];
@@ -850,6 +1001,7 @@ export interface operations {
             200: components["responses"]["Deleted"];
             400: components["responses"]["InvalidArgument"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["FailedPrecondition"];
             default: components["responses"]["Error"];
         };
     };
@@ -970,7 +1122,8 @@ export interface operations {
                      *       "delivery_attempt_timeout": 5,
                      *       "created_at": "2021-03-18T11:10:05.855Z",
                      *       "updated_at": "2021-03-18T11:10:05.855Z",
-                     *       "include_secret_in_body": true
+                     *       "include_secret_in_body": true,
+                     *       "dead_letter_topic_id": ""
                      *     }
                      */
                     "application/json": components["schemas"]["Subscription"];
@@ -1095,6 +1248,81 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Subscription"];
+                };
+            };
+            400: components["responses"]["InvalidArgument"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    recoverSubscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id of the resource. */
+                id: components["parameters"]["id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "recovery": {
+                 *         "since": "2021-03-18T00:00:00Z",
+                 *         "until": "2021-03-19T00:00:00Z"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["RecoverSubscriptionRequest"];
+            };
+        };
+        responses: {
+            /** @description How many deliveries were recovered. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoverSubscriptionResponse"];
+                };
+            };
+            400: components["responses"]["InvalidArgument"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    replaySubscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id of the resource. */
+                id: components["parameters"]["id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "replay": {
+                 *         "since": "2021-03-18T00:00:00Z"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["ReplaySubscriptionRequest"];
+            };
+        };
+        responses: {
+            /** @description How many deliveries were created. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplaySubscriptionResponse"];
                 };
             };
             400: components["responses"]["InvalidArgument"];
@@ -1309,6 +1537,32 @@ export interface operations {
                      *       "updated_at": "2021-03-18T11:11:03.098Z"
                      *     }
                      */
+                    "application/json": components["schemas"]["Delivery"];
+                };
+            };
+            400: components["responses"]["InvalidArgument"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    resendDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id of the resource. */
+                id: components["parameters"]["id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The delivery, as it is when the resend is queued. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/json": components["schemas"]["Delivery"];
                 };
             };

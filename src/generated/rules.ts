@@ -66,6 +66,7 @@ export const rules = {
     delivery_attempt_delay: { type: 'integer', required: true, minimum: 1, maximum: 2147483647 },
     delivery_attempt_timeout: { type: 'integer', required: true, minimum: 1, maximum: 3600 },
     include_secret_in_body: { type: 'boolean' },
+    dead_letter_topic_id: { type: 'string', maxLength: 255, pattern: /^[\w.+-]*$/u },
   },
   /** components.schemas.SubscriptionUpdate */
   SubscriptionUpdate: {
@@ -77,11 +78,21 @@ export const rules = {
     delivery_attempt_delay: { type: 'integer', minimum: 1, maximum: 2147483647 },
     delivery_attempt_timeout: { type: 'integer', minimum: 1, maximum: 3600 },
     include_secret_in_body: { type: 'boolean' },
+    dead_letter_topic_id: { type: 'string', maxLength: 255, pattern: /^[\w.+-]*$/u },
   },
   /** components.schemas.SecretRotation */
   SecretRotation: {
     secret_token: { type: 'string', maxLength: 255, pattern: /^[^\x00]*$/u, patternMessage: 'must not contain the NUL character', format: 'secret-token', formatMessage: 'a whsec_ secret must be base64 of 24 to 64 bytes' },
     grace_period: { type: 'integer', minimum: 0, maximum: 604800 },
+  },
+  /** components.schemas.RecoveryWindow */
+  RecoveryWindow: {
+    since: { type: 'string', required: true, minLength: 1, maxLength: 64, pattern: /^(\d{4}-\d\d-\d\d([Tt ]\d\d:\d\d(:\d\d(\.\d+)?)?([Zz]|[+-]\d\d(:?\d\d)?))?)?$/u, patternMessage: 'must be an RFC 3339 timestamp (2021-03-18T11:10:29Z) or a date (2021-03-18)', format: 'time-filter', formatMessage: 'must be an RFC 3339 timestamp (2021-03-18T11:10:29Z) or a date (2021-03-18)' },
+    until: { type: 'string', minLength: 1, maxLength: 64, pattern: /^(\d{4}-\d\d-\d\d([Tt ]\d\d:\d\d(:\d\d(\.\d+)?)?([Zz]|[+-]\d\d(:?\d\d)?))?)?$/u, patternMessage: 'must be an RFC 3339 timestamp (2021-03-18T11:10:29Z) or a date (2021-03-18)', format: 'time-filter', formatMessage: 'must be an RFC 3339 timestamp (2021-03-18T11:10:29Z) or a date (2021-03-18)' },
+  },
+  /** components.schemas.ReplayWindow */
+  ReplayWindow: {
+    since: { type: 'string', required: true, minLength: 1, maxLength: 64, pattern: /^(\d{4}-\d\d-\d\d([Tt ]\d\d:\d\d(:\d\d(\.\d+)?)?([Zz]|[+-]\d\d(:?\d\d)?))?)?$/u, patternMessage: 'must be an RFC 3339 timestamp (2021-03-18T11:10:29Z) or a date (2021-03-18)', format: 'time-filter', formatMessage: 'must be an RFC 3339 timestamp (2021-03-18T11:10:29Z) or a date (2021-03-18)' },
   },
   /** The query parameters of listMessages */
   listMessages: {

@@ -31,14 +31,21 @@ export function hammerHandlers(services: Services): HammerServiceImplementation 
 
     // An empty secret_token gets a generated one.
     createSubscription: ({ subscription }) => subscriptions.create(withoutZeroValues(subscription)),
-    // A partial update, as the REST PATCH.
-    updateSubscription: ({ subscription }) => subscriptions.update(subscription?.id ?? '', withoutZeroValues(subscription)),
+    // A partial update, as the REST PATCH. dead_letter_topic_id is proto3 optional: "" given clears it.
+    updateSubscription: ({ subscription }) =>
+      subscriptions.update(subscription?.id ?? '', {
+        ...withoutZeroValues(subscription),
+        dead_letter_topic_id: subscription?.dead_letter_topic_id,
+      }),
     getSubscription: ({ id }) => subscriptions.get(id),
     listSubscriptions: (request) => subscriptions.list(withoutZeroValues(request)),
     deleteSubscription: async ({ id }) => (await subscriptions.delete(id), {}),
     // grace_period is proto3 optional: 0 is given (no grace), not set is the default.
     rotateSubscriptionSecret: ({ id, rotation }) =>
       subscriptions.rotateSecret(id, { ...withoutZeroValues(rotation), grace_period: rotation?.grace_period }),
+    // An empty until is now.
+    recoverSubscription: ({ id, recovery }) => services.recovery.recover(id, withoutZeroValues(recovery)),
+    replaySubscription: ({ id, replay }) => services.recovery.replay(id, withoutZeroValues(replay)),
 
     createMessage: ({ message }) => messages.create(withoutZeroValues(message)),
     getMessage: ({ id }) => messages.get(id),
@@ -47,6 +54,7 @@ export function hammerHandlers(services: Services): HammerServiceImplementation 
 
     getDelivery: ({ id }) => deliveries.get(id),
     listDeliveries: (request) => deliveries.list(withoutZeroValues(request)),
+    resendDelivery: ({ id }) => deliveries.resend(id),
     getDeliveryAttempt: ({ id }) => deliveryAttempts.get(id),
     listDeliveryAttempts: (request) => deliveryAttempts.list(withoutZeroValues(request)),
 

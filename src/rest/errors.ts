@@ -16,6 +16,7 @@ const httpStatus: Record<DomainError['kind'], number> = {
   invalid_argument: 400,
   not_found: 404,
   already_exists: 409,
+  failed_precondition: 409,
   unavailable: 503,
   unauthenticated: 401,
   permission_denied: 403,

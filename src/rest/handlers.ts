@@ -34,6 +34,8 @@ export function operationHandlers(services: Services): OperationHandlers {
     listSubscriptions: ({ query }) => subscriptions.list(query),
     deleteSubscription: async ({ path }) => (await subscriptions.delete(path.id), deleted),
     rotateSubscriptionSecret: ({ path, body }) => subscriptions.rotateSecret(path.id, body.rotation),
+    recoverSubscription: ({ path, body }) => services.recovery.recover(path.id, body.recovery),
+    replaySubscription: ({ path, body }) => services.recovery.replay(path.id, body.replay),
 
     createMessage: ({ body }) => messages.create(body.message),
     getMessage: ({ path }) => messages.get(path.id),
@@ -42,6 +44,7 @@ export function operationHandlers(services: Services): OperationHandlers {
 
     getDelivery: ({ path }) => deliveries.get(path.id),
     listDeliveries: ({ query }) => deliveries.list(query),
+    resendDelivery: ({ path }) => deliveries.resend(path.id),
     getDeliveryAttempt: ({ path }) => deliveryAttempts.get(path.id),
     listDeliveryAttempts: ({ query }) => deliveryAttempts.list(query),
 

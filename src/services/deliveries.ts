@@ -1,8 +1,9 @@
-// Deliveries and their attempts: read-only over the API (the worker writes them).
+// Deliveries and their attempts: read over the API (the worker writes them), and a resend queued.
 import type { components } from '../generated/openapi.ts';
 import { rules } from '../generated/rules.ts';
 import * as deliveries from '../store/deliveries.ts';
 import * as attempts from '../store/delivery-attempts.ts';
+import { newId } from '../ids.ts';
 import { listQuery, type ListInput } from './lists.ts';
 import type { ServiceContext } from './context.ts';
 import { resource } from './resource.ts';
@@ -18,6 +19,8 @@ export function deliveryService({ pool, pagination }: ServiceContext) {
     async list(input: ListInput): Promise<Schemas['ListDeliveriesResponse']> {
       return { deliveries: [...(await deliveries.listDeliveries(pool, listQuery(input, pagination, rules.listDeliveries)))] };
     },
+    /** Queues one more attempt now, outside the retry budget; the delivery as it is when queued. */
+    resend: (id: string): Promise<Schemas['Delivery']> => delivery.get(id, (id) => deliveries.queueResend(pool, id, newId())),
   };
 }
 

@@ -3,6 +3,7 @@ import { apiKeyService } from './api-keys.ts';
 import type { ServiceContext } from './context.ts';
 import { deliveryAttemptService, deliveryService } from './deliveries.ts';
 import { messageService } from './messages.ts';
+import { recoveryService } from './recovery.ts';
 import { subscriptionService } from './subscriptions.ts';
 import { topicService } from './topics.ts';
 
@@ -14,6 +15,7 @@ export function createServices(context: ServiceContext) {
   return {
     topics: topicService(context),
     subscriptions: subscriptionService(context),
+    recovery: recoveryService(context),
     messages: messageService(context),
     deliveries: deliveryService(context),
     deliveryAttempts: deliveryAttemptService(context),

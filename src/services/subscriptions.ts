@@ -5,6 +5,7 @@ import { invalid } from '../errors.ts';
 import type { components } from '../generated/openapi.ts';
 import { rules } from '../generated/rules.ts';
 import * as store from '../store/subscriptions.ts';
+import { getTopic } from '../store/topics.ts';
 import { newSecretToken } from '../ids.ts';
 import { listQuery, type ListInput } from './lists.ts';
 import type { ServiceContext } from './context.ts';
@@ -28,12 +29,24 @@ function checkDestination(destinations: DestinationPolicy, url: string | undefin
   if (refusal !== undefined) throw invalid('invalid_subscription', [{ field: 'url', description: refusalViolation(refusal) }]);
 }
 
+/**
+ * A dead-letter topic must be another existing topic: a 400 naming `dead_letter_topic_id` otherwise.
+ * "" or absent: nothing to check (none, or cleared).
+ */
+async function checkDeadLetterTopic(pool: ServiceContext['pool'], topicId: string, deadLetterTopicId: string | undefined): Promise<void> {
+  if (!deadLetterTopicId) return;
+  const violation = (description: string) => invalid('invalid_subscription', [{ field: 'dead_letter_topic_id', description }]);
+  if (deadLetterTopicId === topicId) throw violation("cannot be the subscription's own topic");
+  if (!(await getTopic(pool, deadLetterTopicId))) throw violation(`topic ${deadLetterTopicId} does not exist`);
+}
+
 export function subscriptionService({ pool, pagination, secretTokenLength, includeSecretInBody = true, destinations = defaultDestinationPolicy }: ServiceContext) {
 
   return {
     async create(input: Unchecked<Schemas['SubscriptionCreate']>): Promise<Schemas['Subscription']> {
       const created = validate<Schemas['SubscriptionCreate']>('invalid_subscription', rules.SubscriptionCreate, input);
       checkDestination(destinations, created.url);
+      await checkDeadLetterTopic(pool, created.topic_id, created.dead_letter_topic_id);
       return store.insertSubscription(pool, {
         id: created.id,
         topic_id: created.topic_id,
@@ -44,6 +57,7 @@ export function subscriptionService({ pool, pagination, secretTokenLength, inclu
         delivery_attempt_delay: created.delivery_attempt_delay,
         delivery_attempt_timeout: created.delivery_attempt_timeout,
         include_secret_in_body: created.include_secret_in_body ?? includeSecretInBody,
+        dead_letter_topic_id: created.dead_letter_topic_id,
       });
     },
 
@@ -59,6 +73,7 @@ export function subscriptionService({ pool, pagination, secretTokenLength, inclu
       if (change.topic_id && change.topic_id !== current.topic_id) {
         throw invalid('invalid_subscription', [{ field: 'topic_id', description: `cannot be changed (it is ${current.topic_id})` }]);
       }
+      await checkDeadLetterTopic(pool, current.topic_id, change.dead_letter_topic_id);
       return subscription.found(
         await store.updateSubscription(pool, id, {
           name: change.name,
@@ -68,6 +83,7 @@ export function subscriptionService({ pool, pagination, secretTokenLength, inclu
           delivery_attempt_delay: change.delivery_attempt_delay,
           delivery_attempt_timeout: change.delivery_attempt_timeout,
           include_secret_in_body: change.include_secret_in_body,
+          dead_letter_topic_id: change.dead_letter_topic_id,
         }),
       );
     },

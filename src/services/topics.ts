@@ -1,7 +1,9 @@
 // Topics: create, rename, get, list, delete.
 import type { components } from '../generated/openapi.ts';
 import { rules } from '../generated/rules.ts';
+import { failedPrecondition } from '../errors.ts';
 import * as store from '../store/topics.ts';
+import { deadLetterUserOf } from '../store/subscriptions.ts';
 import { listQuery, type ListInput } from './lists.ts';
 import type { ServiceContext } from './context.ts';
 import { resource } from './resource.ts';
@@ -26,6 +28,16 @@ export function topicService({ pool, pagination }: ServiceContext) {
     async list(input: ListInput): Promise<Schemas['ListTopicsResponse']> {
       return { topics: [...(await store.listTopics(pool, listQuery(input, pagination, rules.listTopics)))] };
     },
-    delete: (id: string): Promise<void> => topic.delete(id, (id) => store.deleteTopic(pool, id)),
+    /** A topic that is some subscription's dead-letter topic stays: 409 naming that subscription. */
+    delete: (id: string): Promise<void> =>
+      topic.delete(id, async (id) => {
+        const user = await deadLetterUserOf(pool, id);
+        if (user) {
+          throw failedPrecondition('topic_is_dead_letter_topic', [
+            { field: 'subscription_id', description: `${user} uses this topic as its dead-letter topic` },
+          ]);
+        }
+        return store.deleteTopic(pool, id);
+      }),
   };
 }

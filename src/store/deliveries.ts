@@ -4,7 +4,8 @@ import { sql } from 'slonik';
 import { z } from 'zod';
 import type { DeliveryAttemptRow } from './rows.ts';
 import { deliveryRow } from './rows.ts';
-import { deliverJobSpec } from './jobs.ts';
+import { deliverJobSpec, resendJobSpec } from './jobs.ts';
+import { publishCtes } from './messages.ts';
 import { tableQueries, type Db } from './table.ts';
 
 const deliveries = tableQueries('deliveries', deliveryRow);
@@ -31,11 +32,15 @@ export const listDeliveries = deliveries.list;
 /** What an attempt produced, as stored in delivery_attempts. */
 export type AttemptOutcome = Omit<DeliveryAttemptRow, 'delivery_id' | 'created_at'>;
 
-/** One attempt to record: which delivery, which attempt (1-based) it was, and what it produced. */
+/**
+ * One attempt to record: which delivery, which attempt (1-based) of its retry budget it was, and what
+ * it produced. A resend (`resend: true`, `attempt` ignored) is an extra attempt outside the budget.
+ */
 export interface AttemptRecord {
   delivery_id: string;
   attempt: number;
   outcome: AttemptOutcome;
+  resend?: boolean;
 }
 
 const recorded = z.object({
@@ -45,6 +50,22 @@ const recorded = z.object({
   scheduled_at: z.string(),
   jobs: z.number().int(),
 });
+
+/** A timestamptz as the API writes it: `2021-03-18T11:10:29.748Z`. */
+const isoTime = (column: ReturnType<typeof sql.fragment>) => sql.fragment`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+const timeColumns = new Set(['scheduled_at', 'created_at', 'updated_at']);
+
+/** The dead-letter message's `delivery`: the updated row `d` as the API shows it, without its secret_token. */
+const deadLetterDelivery = sql.fragment`json_build_object(${sql.join(
+  Object.keys(deliveryRow.shape)
+    .filter((column) => column !== 'secret_token')
+    .map((column) => {
+      const value = sql.fragment`${sql.identifier(['d', column])}`;
+      return sql.fragment`${sql.literalValue(column)}, ${timeColumns.has(column) ? isoTime(value) : value}`;
+    }),
+  sql.fragment`, `,
+)})`;
 
 // The delivery engine's two statements run thousands of times a second with the same text, so they
 // are named prepared statements: each connection parses them once (and plans them once, when
@@ -68,6 +89,11 @@ export function getDeliveriesSql(ids: readonly string[]) {
  * once max_delivery_attempts attempts failed; else pending again after delivery_attempt_delay
  * seconds) and adds the jobs of the next attempts. A record whose delivery is gone or already past
  * that attempt (a job run twice after a crash) changes nothing and is missing from the result.
+ * A resend, whatever the delivery's status, is recorded once (by its attempt id): a success completes
+ * the delivery, a failure leaves it as it is; it neither counts in delivery_attempts nor adds a job.
+ * A delivery that fails for good (its last attempt of the budget failed) whose subscription names a
+ * dead-letter topic publishes, in this statement, a message to that topic (see publishCtes): JSON
+ * `{"delivery": {…without secret_token}, "last_attempt": {id, response_status_code, error, created_at}}`.
  * Delivery ids must be distinct.
  */
 export function recordAttempts(db: Db, records: readonly AttemptRecord[]) {
@@ -75,8 +101,9 @@ export function recordAttempts(db: Db, records: readonly AttemptRecord[]) {
 }
 
 export function recordAttemptsSql(records: readonly AttemptRecord[]) {
-  const rows = records.map(({ delivery_id, attempt, outcome: o }) => [
+  const rows = records.map(({ delivery_id, attempt, outcome: o, resend = false }) => [
     delivery_id,
+    resend,
     attempt - 1,
     o.id,
     o.request,
@@ -92,39 +119,67 @@ export function recordAttemptsSql(records: readonly AttemptRecord[]) {
   // a primary-key lookup in every plan (EXPLAIN (GENERIC_PLAN)).
   return sql.prepared('hammer_record_attempts', recorded)`
     with outcome as (
-      select * from ${sql.unnest(rows, ['text', 'int4', 'text', 'text', 'text', 'int4', 'int4', 'bool', 'text'])}
-        as o (delivery_id, attempts_before, id, request, response, response_status_code, execution_duration, success, error)
+      select * from ${sql.unnest(rows, ['text', 'bool', 'int4', 'text', 'text', 'text', 'int4', 'int4', 'bool', 'text'])}
+        as o (delivery_id, resend, attempts_before, id, request, response, response_status_code, execution_duration, success, error)
     ),
     delivery as (
       update deliveries d set
-        delivery_attempts = d.delivery_attempts + 1,
+        delivery_attempts = d.delivery_attempts + case when o.resend then 0 else 1 end,
         status = case
           when o.success then 'completed'
+          when o.resend then d.status
           when d.delivery_attempts + 1 >= d.max_delivery_attempts then 'failed'
           else 'pending' end,
         scheduled_at = case
-          when o.success or d.delivery_attempts + 1 >= d.max_delivery_attempts then d.scheduled_at
+          when o.success or o.resend or d.delivery_attempts + 1 >= d.max_delivery_attempts then d.scheduled_at
           else now() + make_interval(secs => d.delivery_attempt_delay) end,
         updated_at = now()
       from outcome o
       where d.id = any(${sql.array(records.map((r) => r.delivery_id), 'text')})
-        and d.id = o.delivery_id and d.status = 'pending' and d.delivery_attempts = o.attempts_before
-      returning d.id, d.status, d.delivery_attempts, d.scheduled_at
+        and d.id = o.delivery_id
+        and case when o.resend then not exists (select from delivery_attempts a where a.id = o.id)
+          else d.status = 'pending' and d.delivery_attempts = o.attempts_before end
+      returning d.id, d.status, d.delivery_attempts, d.scheduled_at, o.resend, d.subscription_id,
+        case when d.status = 'failed' and not o.resend then ${deadLetterDelivery} end as dead_letter
     ),
     attempt as (
       insert into delivery_attempts (id, delivery_id, request, response, response_status_code, execution_duration, success, error)
       select o.id, o.delivery_id, o.request, o.response, o.response_status_code, o.execution_duration, o.success, o.error
       from outcome o join delivery on delivery.id = o.delivery_id
+      returning id, delivery_id, response_status_code, error, created_at
     ),
+    dead as (
+      select s.dead_letter_topic_id, json_build_object(
+          'delivery', delivery.dead_letter,
+          'last_attempt', json_build_object('id', a.id, 'response_status_code', a.response_status_code, 'error', a.error, 'created_at', ${isoTime(sql.fragment`a.created_at`)})
+        ) as body
+      from delivery join attempt a on a.delivery_id = delivery.id join subscriptions s on s.id = delivery.subscription_id
+      where delivery.dead_letter is not null and s.dead_letter_topic_id is not null
+    ),
+    ${publishCtes(
+      sql.fragment`select hammer_ulid(), dead.dead_letter_topic_id, 'application/json', translate(encode(convert_to(dead.body::text, 'UTF8'), 'base64'), E'\n', '') from dead`,
+      sql.fragment`topic_id in (select dead_letter_topic_id from dead)`,
+    )},
     next_job as (
       select graphile_worker.add_jobs(array_agg(${deliverJobSpec(
         sql.fragment`delivery.id`,
         sql.fragment`delivery.delivery_attempts + 1`,
         sql.fragment`delivery.scheduled_at`,
       )}))
-      from delivery where delivery.status = 'pending' having count(*) > 0
+      from delivery where delivery.status = 'pending' and not delivery.resend having count(*) > 0
     )
     select delivery.id, delivery.status, delivery.delivery_attempts, delivery.scheduled_at,
-      (delivery.status = 'pending')::int as jobs
-    from delivery, (select count(*) from next_job) as added`;
+      (delivery.status = 'pending' and not delivery.resend)::int as jobs
+    from delivery, (select count(*) from next_job) as added, (select count(*) from new_job) as dead_letter_jobs`;
+}
+
+/**
+ * Queues a resend of the delivery: a job that makes one more attempt now, recorded as `attemptId`.
+ * Returns the delivery as it is, or undefined when it does not exist.
+ */
+export async function queueResend(db: Db, id: string, attemptId: string) {
+  return db.maybeOne(sql.type(deliveryRow)`
+    with delivery as (select ${deliveries.columns} from deliveries where id = ${id}),
+    job as (select graphile_worker.add_jobs(array[${resendJobSpec(sql.fragment`delivery.id`, sql.fragment`${attemptId}::text`)}]) from delivery)
+    select delivery.* from delivery, (select count(*) from job) as jobs`);
 }

@@ -5,10 +5,19 @@ import { sql } from 'slonik';
 /** The graphile-worker task that makes one attempt of one delivery. */
 export const deliverTask = 'deliver';
 
-/** The job payload: which delivery, and which attempt (1-based) this job makes. */
-export interface DeliverPayload {
-  delivery_id: string;
-  attempt: number;
+/**
+ * The job payload: which delivery, and which attempt (1-based) of its retry budget this job makes; or,
+ * for a resend (POST /v1/deliveries/{id}/resend), the id its extra attempt is recorded under, so a
+ * resend job run twice (after a crash) records one attempt.
+ */
+export type DeliverPayload = { delivery_id: string; attempt: number } | { delivery_id: string; resend: string };
+
+/** A `graphile_worker.job_spec` for a resend of `deliveryId` due now, its attempt recorded as `attemptId`. */
+export function resendJobSpec(deliveryId: ReturnType<typeof sql.fragment>, attemptId: ReturnType<typeof sql.fragment>) {
+  return sql.fragment`row(
+    ${deliverTask}, json_build_object('delivery_id', ${deliveryId}, 'resend', ${attemptId}),
+    null, null, null, null, null, null
+  )::graphile_worker.job_spec`;
 }
 
 /** A `graphile_worker.job_spec` for attempt `attempt` of `deliveryId` (SQL expressions), due at `runAt` or now. */

@@ -1,5 +1,5 @@
 // The messages table, and publishing: a message, its deliveries and their jobs in one transaction.
-import { sql } from 'slonik';
+import { sql, type FragmentSqlToken } from 'slonik';
 import { z } from 'zod';
 import { messageRow } from './rows.ts';
 import { mapViolations } from './errors.ts';
@@ -37,35 +37,51 @@ export async function publishMessage(db: Db, message: NewMessage) {
 // A named prepared statement, like the delivery engine's: parsing and planning this statement would
 // otherwise be most of PostgreSQL's work for a publish.
 export function publishMessageSql(message: NewMessage) {
+  return sql.prepared('hammer_publish_message', published)`
+      with ${publishCtes(
+        sql.fragment`values (${message.id}, ${message.topic_id}, ${message.content_type}, ${message.data})`,
+        sql.fragment`topic_id = ${message.topic_id}`,
+      )}
+      select new_message.*, array(select id from new_delivery order by id) as delivery_ids
+      from new_message, (select count(*) from new_job) as jobs`;
+}
+
+/**
+ * The CTEs that publish, shared by the publish statement and the record statement (dead letters):
+ * `new_message` inserts the messages that `rows` gives (id, topic_id, content_type, data: a VALUES
+ * list or a SELECT over earlier CTEs), `new_delivery` a delivery for each subscription of each
+ * message's topic (a snapshot of the subscription's url, secret and retry settings), and `new_job` the
+ * job of each delivery's first attempt, once the statement selects from it. `subscriptionsOf` picks
+ * the subscriptions of those topics (`topic_id = …`: the index on topic_id).
+ */
+export function publishCtes(rows: FragmentSqlToken, subscriptionsOf: FragmentSqlToken) {
   // The subscriptions are key-share locked so none is deleted before its delivery is inserted
   // (in a CTE of their own: a locking clause cannot sit next to a window function).
-  return sql.prepared('hammer_publish_message', published)`
-      with message as (
+  return sql.fragment`
+      new_message as (
         insert into messages (id, topic_id, content_type, data)
-        values (${message.id}, ${message.topic_id}, ${message.content_type}, ${message.data})
+        ${rows}
         returning ${messages.columns}
       ),
-      locked as (
-        select * from subscriptions where topic_id = ${message.topic_id} for key share
+      new_locked as (
+        select * from subscriptions where ${subscriptionsOf} for key share
       ),
-      subscription as (
-        select locked.*, row_number() over (order by created_at, id) - 1 as ordinal from locked
+      new_subscription as (
+        select new_locked.*, row_number() over (partition by topic_id order by created_at, id) - 1 as ordinal from new_locked
       ),
-      entropy as (
-        select uuid_send(gen_random_uuid()) as bytes
+      new_entropy as (
+        select new_message.id, uuid_send(gen_random_uuid()) as bytes from new_message
       ),
-      delivery as (
+      new_delivery as (
         insert into deliveries (id, topic_id, subscription_id, message_id, content_type, data, url, secret_token,
           max_delivery_attempts, delivery_attempt_delay, delivery_attempt_timeout)
         select substr(m.id, 1, 10) || hammer_ulid_random(e.bytes, s.ordinal), s.topic_id, s.id, m.id, m.content_type, m.data,
           s.url, s.secret_token, s.max_delivery_attempts, s.delivery_attempt_delay, s.delivery_attempt_timeout
-        from subscription s, message m, entropy e
+        from new_message m join new_subscription s on s.topic_id = m.topic_id join new_entropy e on e.id = m.id
         returning id
       ),
-      job as (
-        select graphile_worker.add_jobs(array_agg(${deliverJobSpec(sql.fragment`delivery.id`, sql.fragment`1`)}))
-        from delivery having count(*) > 0
-      )
-      select message.*, array(select id from delivery order by id) as delivery_ids
-      from message, (select count(*) from job) as jobs`;
+      new_job as (
+        select graphile_worker.add_jobs(array_agg(${deliverJobSpec(sql.fragment`new_delivery.id`, sql.fragment`1`)}))
+        from new_delivery having count(*) > 0
+      )`;
 }

@@ -28,7 +28,12 @@ export const subscriptionRow = z.object({
   created_at: timestamp,
   updated_at: timestamp,
   include_secret_in_body: z.boolean(),
-}) satisfies z.ZodType<Schemas['Subscription']>;
+  // null in the table when none; "" in answers (proto3 strings have no null).
+  dead_letter_topic_id: z
+    .string()
+    .nullable()
+    .transform((id) => id ?? ''),
+}) satisfies z.ZodType<Schemas['Subscription'], unknown>;
 
 export const messageRow = z.object({
   id,

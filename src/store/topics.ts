@@ -1,5 +1,6 @@
 // The topics table.
-import { sql } from 'slonik';
+import { ForeignKeyIntegrityConstraintViolationError, sql } from 'slonik';
+import { failedPrecondition } from '../errors.ts';
 import { topicRow } from './rows.ts';
 import { mapViolations } from './errors.ts';
 import { tableQueries, type Db } from './table.ts';
@@ -8,7 +9,18 @@ const topics = tableQueries('topics', topicRow);
 
 export const getTopic = topics.get;
 export const listTopics = topics.list;
-export const deleteTopic = topics.remove;
+/**
+ * Deletes the topic; false when there is none. A topic that became some subscription's dead-letter
+ * topic after the service checked (the foreign key refuses it) is `topic_is_dead_letter_topic`.
+ */
+export async function deleteTopic(db: Db, id: string) {
+  try {
+    return await topics.remove(db, id);
+  } catch (error) {
+    if (error instanceof ForeignKeyIntegrityConstraintViolationError) throw failedPrecondition('topic_is_dead_letter_topic', []);
+    throw error;
+  }
+}
 
 export function insertTopic(db: Db, topic: { id: string; name: string }) {
   return mapViolations('topic', () =>

@@ -43,7 +43,7 @@ test('a proto-file client creates a topic, a subscription and a message and read
   const subscription = await call('CreateSubscription', { subscription: fields });
   assert.deepEqual(
     { ...subscription, created_at: undefined, updated_at: undefined },
-    { ...fields, include_secret_in_body: true, created_at: undefined, updated_at: undefined },
+    { ...fields, include_secret_in_body: true, dead_letter_topic_id: '', created_at: undefined, updated_at: undefined },
   );
   assertRecent(subscription.created_at);
   assert.deepEqual(await call('GetSubscription', { id: fields.id }), subscription);

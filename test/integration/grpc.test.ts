@@ -129,10 +129,10 @@ test('subscriptions: CreateSubscription, GetSubscription, UpdateSubscription (pa
   const topic = await createTopic();
   const fields = subscriptionFields(topic.id);
   const created = await client.createSubscription({ subscription: fields });
-  assert.deepEqual(Object.keys(created).sort(), [...Object.keys(fields), 'created_at', 'updated_at', 'include_secret_in_body'].sort());
+  assert.deepEqual(Object.keys(created).sort(), [...Object.keys(fields), 'created_at', 'updated_at', 'include_secret_in_body', 'dead_letter_topic_id'].sort());
   assert.deepEqual(
     { ...created, created_at: undefined, updated_at: undefined },
-    { ...fields, include_secret_in_body: true, created_at: undefined, updated_at: undefined },
+    { ...fields, include_secret_in_body: true, dead_letter_topic_id: '', created_at: undefined, updated_at: undefined },
   );
   assert.match(created.created_at!, timestamp);
   assert.equal(created.updated_at, created.created_at);

@@ -50,7 +50,8 @@ for (let i = 0; i < rows; i++) {
     created_at,
     topic_id: `t-0${i % 2}`,
     subscription_id: `s-0${i % 4}`,
-    message_id: `m-0${i % 5}`,
+    // One delivery per (message, subscription), as the schema requires: 4 x 15 pairs for 60 rows.
+    message_id: `m-${two(i % 15)}`,
     status: statuses[i % 3]!,
   });
   seeded.delivery_attempts!.push({ id: `a-${two(i)}`, created_at, delivery_id: `d-0${i % 4}` });

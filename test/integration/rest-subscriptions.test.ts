@@ -39,9 +39,10 @@ test('POST /v1/subscriptions creates a subscription and answers 200 with every f
   };
   const subscription = ok(await api.call('POST', '/v1/subscriptions', { subscription: input }));
   assertKeys(subscription, subscriptionKeys);
-  const { created_at, updated_at, include_secret_in_body, ...fields } = subscription;
+  const { created_at, updated_at, include_secret_in_body, dead_letter_topic_id, ...fields } = subscription;
   assert.deepEqual(fields, input);
   assert.equal(include_secret_in_body, true, "hammer's format unless asked otherwise");
+  assert.equal(dead_letter_topic_id, '', 'no dead-letter topic: ""');
   assertTimestamp(created_at);
   assert.equal(updated_at, created_at);
   assert.deepEqual(ok(await api.call('GET', '/v1/subscriptions/httpbin-post')), subscription);

@@ -54,6 +54,17 @@ export interface HammerHelpers {
    * signature, for `grace_period` seconds (default 86400, 0 for none). Answers the subscription.
    */
   rotateSubscriptionSecret(id: Id, rotation?: Schemas['SecretRotation']): Promise<Schemas['Subscription']>;
+  /**
+   * Gives every failed delivery of the subscription created in [since, until) (until: now when absent)
+   * a fresh retry series with the subscription's current url, secret and retry settings (admin scope).
+   * Answers how many were recovered.
+   */
+  recoverSubscription(id: Id, recovery: Schemas['RecoveryWindow']): Promise<Schemas['RecoverSubscriptionResponse']>;
+  /**
+   * Creates the deliveries (and queues them) of the messages of the subscription's topic published since
+   * `since` that the subscription has none for (admin scope). Answers how many.
+   */
+  replaySubscription(id: Id, replay: Schemas['ReplayWindow']): Promise<Schemas['ReplaySubscriptionResponse']>;
 
   /** Creates a message: one delivery per subscription of its topic. `data` is text; it comes back base64-encoded. */
   publish(message: Schemas['MessageCreate']): Promise<Schemas['Message']>;
@@ -63,6 +74,11 @@ export interface HammerHelpers {
 
   getDelivery(id: Id): Promise<Schemas['Delivery']>;
   listDeliveries(query?: ListQuery<'deliveries'>): Promise<Schemas['Delivery'][]>;
+  /**
+   * Queues one more attempt of the delivery now (admin scope), whatever its status, outside its retry
+   * budget, with the same webhook-id. Answers the delivery as it is when queued; a worker makes the attempt.
+   */
+  resendDelivery(id: Id): Promise<Schemas['Delivery']>;
 
   getDeliveryAttempt(id: Id): Promise<Schemas['DeliveryAttempt']>;
   listDeliveryAttempts(query?: ListQuery<'delivery_attempts'>): Promise<Schemas['DeliveryAttempt'][]>;
@@ -150,6 +166,8 @@ export function createHammerClient(options: HammerClientOptions): HammerClient {
     deleteSubscription: async (id) => void (await ok(client.DELETE('/v1/subscriptions/{id}', byId(id)))),
     listSubscriptions: lists.subscriptions,
     rotateSubscriptionSecret: (id, rotation = {}) => ok(client.POST('/v1/subscriptions/{id}/rotate-secret', { ...byId(id), body: { rotation } })),
+    recoverSubscription: (id, recovery) => ok(client.POST('/v1/subscriptions/{id}/recover', { ...byId(id), body: { recovery } })),
+    replaySubscription: (id, replay) => ok(client.POST('/v1/subscriptions/{id}/replay', { ...byId(id), body: { replay } })),
 
     publish: (message) => ok(client.POST('/v1/messages', { body: { message } })),
     getMessage: (id) => ok(client.GET('/v1/messages/{id}', byId(id))),
@@ -158,6 +176,7 @@ export function createHammerClient(options: HammerClientOptions): HammerClient {
 
     getDelivery: (id) => ok(client.GET('/v1/deliveries/{id}', byId(id))),
     listDeliveries: lists.deliveries,
+    resendDelivery: (id) => ok(client.POST('/v1/deliveries/{id}/resend', byId(id))),
 
     getDeliveryAttempt: (id) => ok(client.GET('/v1/delivery-attempts/{id}', byId(id))),
     listDeliveryAttempts: lists.delivery_attempts,

@@ -108,7 +108,15 @@ export interface Subscription {
    * Whether each event carries the secret as secrettoken (hammer's format). Not set on create:
    * HAMMER_INCLUDE_SECRET_IN_BODY (default true); not set on update: unchanged. Always set in answers.
    */
-  include_secret_in_body?: boolean | undefined;
+  include_secret_in_body?:
+    | boolean
+    | undefined;
+  /**
+   * Another topic, to which hammer publishes a message for each delivery that fails for good. Not set
+   * or "" on create: none; not set on update: unchanged; "" on update: cleared. Always set in answers
+   * ("" when none).
+   */
+  dead_letter_topic_id?: string | undefined;
 }
 
 export interface CreateSubscriptionRequest {
@@ -150,6 +158,44 @@ export interface SecretRotation {
    * it at once; not set means 86400.
    */
   grace_period?: number | undefined;
+}
+
+export interface RecoverSubscriptionRequest {
+  /** The subscription id. */
+  id: string;
+  /** The window of failed deliveries to recover. */
+  recovery: RecoveryWindow | undefined;
+}
+
+/** The window of deliveries to recover, by their created_at. */
+export interface RecoveryWindow {
+  /** The start (included): an RFC 3339 timestamp or a date; required. */
+  since: string;
+  /** The end (excluded), not before since; empty means now. */
+  until: string;
+}
+
+export interface RecoverSubscriptionResponse {
+  /** How many failed deliveries were recovered. */
+  recovered: number;
+}
+
+export interface ReplaySubscriptionRequest {
+  /** The subscription id. */
+  id: string;
+  /** Where the replay starts. */
+  replay: ReplayWindow | undefined;
+}
+
+/** Where the replay of a topic's history starts. */
+export interface ReplayWindow {
+  /** The start (included): an RFC 3339 timestamp or a date; required. */
+  since: string;
+}
+
+export interface ReplaySubscriptionResponse {
+  /** How many deliveries were created. */
+  replayed: number;
 }
 
 export interface ListSubscriptionsRequest {
@@ -264,6 +310,11 @@ export interface Delivery {
 }
 
 export interface GetDeliveryRequest {
+  /** The delivery id. */
+  id: string;
+}
+
+export interface ResendDeliveryRequest {
   /** The delivery id. */
   id: string;
 }
@@ -1052,6 +1103,7 @@ function createBaseSubscription(): Subscription {
     created_at: undefined,
     updated_at: undefined,
     include_secret_in_body: undefined,
+    dead_letter_topic_id: undefined,
   };
 }
 
@@ -1089,6 +1141,9 @@ export const Subscription: MessageFns<Subscription> = {
     }
     if (message.include_secret_in_body !== undefined) {
       writer.uint32(88).bool(message.include_secret_in_body);
+    }
+    if (message.dead_letter_topic_id !== undefined) {
+      writer.uint32(98).string(message.dead_letter_topic_id);
     }
     return writer;
   },
@@ -1194,6 +1249,14 @@ export const Subscription: MessageFns<Subscription> = {
             message.include_secret_in_body = reader.bool();
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.dead_letter_topic_id = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1251,6 +1314,11 @@ export const Subscription: MessageFns<Subscription> = {
         : isSet(object.include_secret_in_body)
         ? globalThis.Boolean(object.include_secret_in_body)
         : undefined,
+      dead_letter_topic_id: isSet(object.deadLetterTopicId)
+        ? globalThis.String(object.deadLetterTopicId)
+        : isSet(object.dead_letter_topic_id)
+        ? globalThis.String(object.dead_letter_topic_id)
+        : undefined,
     };
   },
 
@@ -1289,6 +1357,9 @@ export const Subscription: MessageFns<Subscription> = {
     if (message.include_secret_in_body !== undefined) {
       obj.includeSecretInBody = message.include_secret_in_body;
     }
+    if (message.dead_letter_topic_id !== undefined) {
+      obj.deadLetterTopicId = message.dead_letter_topic_id;
+    }
     return obj;
   },
 
@@ -1308,6 +1379,7 @@ export const Subscription: MessageFns<Subscription> = {
     message.created_at = object.created_at ?? undefined;
     message.updated_at = object.updated_at ?? undefined;
     message.include_secret_in_body = object.include_secret_in_body ?? undefined;
+    message.dead_letter_topic_id = object.dead_letter_topic_id ?? undefined;
     return message;
   },
 };
@@ -1760,6 +1832,466 @@ export const SecretRotation: MessageFns<SecretRotation> = {
     const message = createBaseSecretRotation();
     message.secret_token = object.secret_token ?? "";
     message.grace_period = object.grace_period ?? undefined;
+    return message;
+  },
+};
+
+function createBaseRecoverSubscriptionRequest(): RecoverSubscriptionRequest {
+  return { id: "", recovery: undefined };
+}
+
+export const RecoverSubscriptionRequest: MessageFns<RecoverSubscriptionRequest> = {
+  encode(message: RecoverSubscriptionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.recovery !== undefined) {
+      RecoveryWindow.encode(message.recovery, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecoverSubscriptionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecoverSubscriptionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.recovery = RecoveryWindow.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecoverSubscriptionRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      recovery: isSet(object.recovery) ? RecoveryWindow.fromJSON(object.recovery) : undefined,
+    };
+  },
+
+  toJSON(message: RecoverSubscriptionRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.recovery !== undefined) {
+      obj.recovery = RecoveryWindow.toJSON(message.recovery);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RecoverSubscriptionRequest>): RecoverSubscriptionRequest {
+    return RecoverSubscriptionRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RecoverSubscriptionRequest>): RecoverSubscriptionRequest {
+    const message = createBaseRecoverSubscriptionRequest();
+    message.id = object.id ?? "";
+    message.recovery = (object.recovery !== undefined && object.recovery !== null)
+      ? RecoveryWindow.fromPartial(object.recovery)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRecoveryWindow(): RecoveryWindow {
+  return { since: "", until: "" };
+}
+
+export const RecoveryWindow: MessageFns<RecoveryWindow> = {
+  encode(message: RecoveryWindow, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.since !== "") {
+      writer.uint32(10).string(message.since);
+    }
+    if (message.until !== "") {
+      writer.uint32(18).string(message.until);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecoveryWindow {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecoveryWindow();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.since = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.until = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecoveryWindow {
+    return {
+      since: isSet(object.since) ? globalThis.String(object.since) : "",
+      until: isSet(object.until) ? globalThis.String(object.until) : "",
+    };
+  },
+
+  toJSON(message: RecoveryWindow): unknown {
+    const obj: any = {};
+    if (message.since !== "") {
+      obj.since = message.since;
+    }
+    if (message.until !== "") {
+      obj.until = message.until;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RecoveryWindow>): RecoveryWindow {
+    return RecoveryWindow.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RecoveryWindow>): RecoveryWindow {
+    const message = createBaseRecoveryWindow();
+    message.since = object.since ?? "";
+    message.until = object.until ?? "";
+    return message;
+  },
+};
+
+function createBaseRecoverSubscriptionResponse(): RecoverSubscriptionResponse {
+  return { recovered: 0 };
+}
+
+export const RecoverSubscriptionResponse: MessageFns<RecoverSubscriptionResponse> = {
+  encode(message: RecoverSubscriptionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.recovered !== 0) {
+      writer.uint32(8).uint32(message.recovered);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecoverSubscriptionResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecoverSubscriptionResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.recovered = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecoverSubscriptionResponse {
+    return { recovered: isSet(object.recovered) ? globalThis.Number(object.recovered) : 0 };
+  },
+
+  toJSON(message: RecoverSubscriptionResponse): unknown {
+    const obj: any = {};
+    if (message.recovered !== 0) {
+      obj.recovered = Math.round(message.recovered);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RecoverSubscriptionResponse>): RecoverSubscriptionResponse {
+    return RecoverSubscriptionResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RecoverSubscriptionResponse>): RecoverSubscriptionResponse {
+    const message = createBaseRecoverSubscriptionResponse();
+    message.recovered = object.recovered ?? 0;
+    return message;
+  },
+};
+
+function createBaseReplaySubscriptionRequest(): ReplaySubscriptionRequest {
+  return { id: "", replay: undefined };
+}
+
+export const ReplaySubscriptionRequest: MessageFns<ReplaySubscriptionRequest> = {
+  encode(message: ReplaySubscriptionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.replay !== undefined) {
+      ReplayWindow.encode(message.replay, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReplaySubscriptionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReplaySubscriptionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.replay = ReplayWindow.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReplaySubscriptionRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      replay: isSet(object.replay) ? ReplayWindow.fromJSON(object.replay) : undefined,
+    };
+  },
+
+  toJSON(message: ReplaySubscriptionRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.replay !== undefined) {
+      obj.replay = ReplayWindow.toJSON(message.replay);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReplaySubscriptionRequest>): ReplaySubscriptionRequest {
+    return ReplaySubscriptionRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReplaySubscriptionRequest>): ReplaySubscriptionRequest {
+    const message = createBaseReplaySubscriptionRequest();
+    message.id = object.id ?? "";
+    message.replay = (object.replay !== undefined && object.replay !== null)
+      ? ReplayWindow.fromPartial(object.replay)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseReplayWindow(): ReplayWindow {
+  return { since: "" };
+}
+
+export const ReplayWindow: MessageFns<ReplayWindow> = {
+  encode(message: ReplayWindow, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.since !== "") {
+      writer.uint32(10).string(message.since);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReplayWindow {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReplayWindow();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.since = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReplayWindow {
+    return { since: isSet(object.since) ? globalThis.String(object.since) : "" };
+  },
+
+  toJSON(message: ReplayWindow): unknown {
+    const obj: any = {};
+    if (message.since !== "") {
+      obj.since = message.since;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReplayWindow>): ReplayWindow {
+    return ReplayWindow.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReplayWindow>): ReplayWindow {
+    const message = createBaseReplayWindow();
+    message.since = object.since ?? "";
+    return message;
+  },
+};
+
+function createBaseReplaySubscriptionResponse(): ReplaySubscriptionResponse {
+  return { replayed: 0 };
+}
+
+export const ReplaySubscriptionResponse: MessageFns<ReplaySubscriptionResponse> = {
+  encode(message: ReplaySubscriptionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.replayed !== 0) {
+      writer.uint32(8).uint32(message.replayed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReplaySubscriptionResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReplaySubscriptionResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.replayed = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReplaySubscriptionResponse {
+    return { replayed: isSet(object.replayed) ? globalThis.Number(object.replayed) : 0 };
+  },
+
+  toJSON(message: ReplaySubscriptionResponse): unknown {
+    const obj: any = {};
+    if (message.replayed !== 0) {
+      obj.replayed = Math.round(message.replayed);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReplaySubscriptionResponse>): ReplaySubscriptionResponse {
+    return ReplaySubscriptionResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReplaySubscriptionResponse>): ReplaySubscriptionResponse {
+    const message = createBaseReplaySubscriptionResponse();
+    message.replayed = object.replayed ?? 0;
     return message;
   },
 };
@@ -3046,6 +3578,73 @@ export const GetDeliveryRequest: MessageFns<GetDeliveryRequest> = {
   },
   fromPartial(object: DeepPartial<GetDeliveryRequest>): GetDeliveryRequest {
     const message = createBaseGetDeliveryRequest();
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseResendDeliveryRequest(): ResendDeliveryRequest {
+  return { id: "" };
+}
+
+export const ResendDeliveryRequest: MessageFns<ResendDeliveryRequest> = {
+  encode(message: ResendDeliveryRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResendDeliveryRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResendDeliveryRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ResendDeliveryRequest {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+  },
+
+  toJSON(message: ResendDeliveryRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ResendDeliveryRequest>): ResendDeliveryRequest {
+    return ResendDeliveryRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ResendDeliveryRequest>): ResendDeliveryRequest {
+    const message = createBaseResendDeliveryRequest();
     message.id = object.id ?? "";
     return message;
   },
@@ -4759,6 +5358,24 @@ export const HammerDefinition = {
       responseStream: false,
       options: {},
     },
+    /** Recover the subscription's failed deliveries. POST /v1/subscriptions/{id}/recover */
+    recoverSubscription: {
+      name: "RecoverSubscription",
+      requestType: RecoverSubscriptionRequest as typeof RecoverSubscriptionRequest,
+      requestStream: false,
+      responseType: RecoverSubscriptionResponse as typeof RecoverSubscriptionResponse,
+      responseStream: false,
+      options: {},
+    },
+    /** Replay the topic's history to the subscription. POST /v1/subscriptions/{id}/replay */
+    replaySubscription: {
+      name: "ReplaySubscription",
+      requestType: ReplaySubscriptionRequest as typeof ReplaySubscriptionRequest,
+      requestStream: false,
+      responseType: ReplaySubscriptionResponse as typeof ReplaySubscriptionResponse,
+      responseStream: false,
+      options: {},
+    },
     /** Create a new message. POST /v1/messages */
     createMessage: {
       name: "CreateMessage",
@@ -4810,6 +5427,15 @@ export const HammerDefinition = {
       requestType: ListDeliveriesRequest as typeof ListDeliveriesRequest,
       requestStream: false,
       responseType: ListDeliveriesResponse as typeof ListDeliveriesResponse,
+      responseStream: false,
+      options: {},
+    },
+    /** Resend the delivery: one more attempt now, outside its retry budget. POST /v1/deliveries/{id}/resend */
+    resendDelivery: {
+      name: "ResendDelivery",
+      requestType: ResendDeliveryRequest as typeof ResendDeliveryRequest,
+      requestStream: false,
+      responseType: Delivery as typeof Delivery,
       responseStream: false,
       options: {},
     },
@@ -4914,6 +5540,16 @@ export interface HammerServiceImplementation<CallContextExt = {}> {
     request: RotateSubscriptionSecretRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<Subscription>>;
+  /** Recover the subscription's failed deliveries. POST /v1/subscriptions/{id}/recover */
+  recoverSubscription(
+    request: RecoverSubscriptionRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<RecoverSubscriptionResponse>>;
+  /** Replay the topic's history to the subscription. POST /v1/subscriptions/{id}/replay */
+  replaySubscription(
+    request: ReplaySubscriptionRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<ReplaySubscriptionResponse>>;
   /** Create a new message. POST /v1/messages */
   createMessage(request: CreateMessageRequest, context: CallContext & CallContextExt): Promise<DeepPartial<Message>>;
   /** Gets the message. GET /v1/messages/{id} */
@@ -4932,6 +5568,8 @@ export interface HammerServiceImplementation<CallContextExt = {}> {
     request: ListDeliveriesRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<ListDeliveriesResponse>>;
+  /** Resend the delivery: one more attempt now, outside its retry budget. POST /v1/deliveries/{id}/resend */
+  resendDelivery(request: ResendDeliveryRequest, context: CallContext & CallContextExt): Promise<DeepPartial<Delivery>>;
   /** Gets the delivery attempt. GET /v1/delivery-attempts/{id} */
   getDeliveryAttempt(
     request: GetDeliveryAttemptRequest,
@@ -5002,6 +5640,16 @@ export interface HammerClient<CallOptionsExt = {}> {
     request: DeepPartial<RotateSubscriptionSecretRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<Subscription>;
+  /** Recover the subscription's failed deliveries. POST /v1/subscriptions/{id}/recover */
+  recoverSubscription(
+    request: DeepPartial<RecoverSubscriptionRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<RecoverSubscriptionResponse>;
+  /** Replay the topic's history to the subscription. POST /v1/subscriptions/{id}/replay */
+  replaySubscription(
+    request: DeepPartial<ReplaySubscriptionRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<ReplaySubscriptionResponse>;
   /** Create a new message. POST /v1/messages */
   createMessage(request: DeepPartial<CreateMessageRequest>, options?: CallOptions & CallOptionsExt): Promise<Message>;
   /** Gets the message. GET /v1/messages/{id} */
@@ -5020,6 +5668,11 @@ export interface HammerClient<CallOptionsExt = {}> {
     request: DeepPartial<ListDeliveriesRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<ListDeliveriesResponse>;
+  /** Resend the delivery: one more attempt now, outside its retry budget. POST /v1/deliveries/{id}/resend */
+  resendDelivery(
+    request: DeepPartial<ResendDeliveryRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<Delivery>;
   /** Gets the delivery attempt. GET /v1/delivery-attempts/{id} */
   getDeliveryAttempt(
     request: DeepPartial<GetDeliveryAttemptRequest>,
