@@ -51,7 +51,7 @@ async function one<T>(db: BenchDb, text: string, values: unknown[] = []): Promis
 
 /** Empties hammer's tables and graphile-worker's job queue (no worker may be running). */
 export async function resetDatabase(db: BenchDb): Promise<void> {
-  await db.pg.query(`truncate topics, subscriptions, messages, deliveries, delivery_attempts, hammer_worker_heartbeats`);
+  await db.pg.query(`truncate topics, subscriptions, messages, deliveries, delivery_attempts, idempotency_keys, hammer_worker_heartbeats`);
   await db.pg.query(`truncate graphile_worker._private_jobs, graphile_worker._private_job_queues`);
   await db.pg.query('analyze');
 }

@@ -22,7 +22,7 @@ try {
   await migrate(url, join(import.meta.dirname, '../migrations'), createLogger('warn'));
   const pool = await createDatabasePool(url, { maxConnections: 4 });
   const services = createServices({ pool, pagination: { defaultLimit: 25, maxLimit: 50 }, secretTokenLength: 40 });
-  await pool.query(sql.unsafe`truncate topics, subscriptions, messages, deliveries, delivery_attempts`);
+  await pool.query(sql.unsafe`truncate topics, subscriptions, messages, deliveries, delivery_attempts, idempotency_keys`);
   await pool.query(sql.unsafe`truncate graphile_worker._private_jobs, graphile_worker._private_job_queues`);
 
   const since = new Date(Date.now() - 3_600_000).toISOString();

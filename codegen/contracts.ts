@@ -130,7 +130,8 @@ export function compareContracts(proto: ProtoFile, spec: OpenApi): string[] {
     // The request: path and query parameters plus the wrapped body carry the request message's fields.
     const request = messages.get(method.inputType.split('.').at(-1)!)!;
     const inputs = new Map<string, Schema>();
-    for (const param of [...operation.pathParams, ...(operation.op.parameters ?? [])].map(deref)) inputs.set(param.name, param.schema);
+    // Header parameters (Idempotency-Key) travel as gRPC metadata, not as request fields.
+    for (const param of [...operation.pathParams, ...(operation.op.parameters ?? [])].map(deref)) if (param.in !== 'header') inputs.set(param.name, param.schema);
     const body = deref(operation.op.requestBody)?.content?.['application/json']?.schema;
     for (const [name, schema] of Object.entries<Schema>(deref(body)?.properties ?? {})) inputs.set(name, schema);
     for (const field of request.field ?? []) {

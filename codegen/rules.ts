@@ -8,6 +8,8 @@ import { bodySchema, deref, operations, parseSpec, refName, type Node } from './
 const types = ['string', 'integer', 'number', 'boolean', 'object', 'array'];
 /** What the engine applies, in the order it applies them. */
 const ruleKeywords = ['type', 'minLength', 'maxLength', 'pattern', 'x-pattern-message', 'format', 'x-format-message', 'minimum', 'maximum', 'enum'];
+/** What the engine applies to a body property that is a list of objects (a batch), besides its items' own rules. */
+const arrayKeywords = ['type', 'minItems', 'maxItems', 'items', ...['description', 'examples', 'title']];
 const documentation = ['description', 'examples', 'title'];
 const objectKeywords = ['type', 'required', 'properties', ...documentation];
 
@@ -53,10 +55,26 @@ export function renderRules(specText: string): string {
     // The body: a wrapper ({"topic": {...}}) around a named schema whose properties are the fields.
     const wrapper = bodySchema(spec, operation);
     for (const [property, node] of Object.entries<Node>(wrapper?.properties ?? {})) {
-      const name = refName(node);
+      let name = refName(node);
       if (!name) throw new Error(`${operationId}: body property "${property}" must be a $ref to a named schema`);
       if (groups.has(name)) continue;
-      const schema = deref(spec, node);
+      let schema = deref(spec, node);
+      if (schema.type === 'array') {
+        // A batch ({"messages": [{...}, ...]}): a group for the list itself (its size), then one for
+        // its items' fields, which the service applies to each item (violations named messages[3].data).
+        for (const key of Object.keys(schema)) {
+          if (!arrayKeywords.includes(key)) throw new Error(`schema ${name}: "${key}" is not a rule the validation engine applies`);
+        }
+        const parts = [`type: 'array'`, 'required: true'];
+        if (schema.minItems !== undefined) parts.push(`minItems: ${schema.minItems}`);
+        if (schema.maxItems !== undefined) parts.push(`maxItems: ${schema.maxItems}`);
+        groups.set(name, renderGroup(`components.schemas.${name}`, name, [[property, `{ ${parts.join(', ')} }`]]));
+        const items = refName(schema.items);
+        if (!items) throw new Error(`schema ${name}: items must be a $ref to a named schema`);
+        if (groups.has(items)) continue;
+        name = items;
+        schema = deref(spec, schema.items);
+      }
       for (const key of Object.keys(schema)) {
         if (!objectKeywords.includes(key)) throw new Error(`schema ${name}: "${key}" is not a rule the validation engine applies`);
       }
@@ -66,6 +84,14 @@ export function renderRules(specText: string): string {
         renderRule(spec, prop, required.includes(field), `schema ${name}, property ${field}`),
       ]);
       groups.set(name, renderGroup(`components.schemas.${name}`, name, fields));
+    }
+
+    // Header parameters (Idempotency-Key): a group per named schema, the field named as the header.
+    for (const parameter of parameters.filter((p) => p.in === 'header')) {
+      const name = refName(parameter.schema);
+      if (!name) throw new Error(`${operationId}: header parameter "${parameter.name}" must be a $ref to a named schema`);
+      const rule = renderRule(spec, parameter.schema, parameter.required === true, `header parameter ${parameter.name}`);
+      groups.set(name, renderGroup(`The header ${parameter.name} (components.schemas.${name})`, name, [[quote(parameter.name), rule]]));
     }
 
     for (const parameter of parameters.filter((p) => p.in === 'path')) {
@@ -102,6 +128,8 @@ export function renderRules(specText: string): string {
     '  readonly minimum?: number;',
     '  readonly maximum?: number;',
     '  readonly enum?: readonly string[];',
+    '  readonly minItems?: number;',
+    '  readonly maxItems?: number;',
     '}',
     '',
     '/** The rules of one request\'s fields, by field name, in the contract\'s order. */',

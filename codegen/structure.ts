@@ -100,7 +100,7 @@ export function renderStructure(specText: string): string {
     '',
     'export interface StructuralParameter {',
     '  name: string;',
-    "  in: 'path' | 'query';",
+    "  in: 'path' | 'query' | 'header';",
     '  required: boolean;',
     '  allowEmptyValue?: boolean;',
     '  allowReserved?: boolean;',

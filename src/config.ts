@@ -54,6 +54,8 @@ export interface Config {
   auth: 'required' | 'off' | 'auto';
   /** Seconds a key check is cached: a revoked key works at most this long in another process. */
   authCacheTtl: number;
+  /** Seconds an idempotency key is remembered (HAMMER_IDEMPOTENCY_TTL). */
+  idempotencyTtl: number;
   logLevel: (typeof logLevels)[number];
   /** Folder migrations are read from. */
   migrationsDir: string;
@@ -168,6 +170,7 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownTimeout: read.number('HAMMER_SHUTDOWN_TIMEOUT', 30, 0, 3600),
     auth: read.oneOf('HAMMER_AUTH', 'auto', ['required', 'off', 'auto'] as const),
     authCacheTtl: read.duration('HAMMER_AUTH_CACHE_TTL', 5, 0, 3600),
+    idempotencyTtl: read.duration('HAMMER_IDEMPOTENCY_TTL', 86400, 1, 30 * 86400),
     logLevel: read.oneOf('HAMMER_LOG_LEVEL', 'info', logLevels),
     migrationsDir: resolve(
       (read.string('HAMMER_DATABASE_MIGRATION_DIR') ?? fileURLToPath(new URL('../migrations', import.meta.url))).replace(/^file:\/\//, ''),

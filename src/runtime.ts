@@ -103,6 +103,7 @@ async function startApiListeners(config: Listening, pool: DatabasePool, metrics:
     includeSecretInBody: config.includeSecretInBody,
     onMessagePublished: (message) => metrics.messagePublished(message.topic_id),
     auth: { mode: config.auth, cacheTtlMs: config.authCacheTtl * 1000 },
+    idempotencyTtlSeconds: config.idempotencyTtl,
   });
   // Said once at start; requests ask again (cached). A database that cannot answer yet (not migrated,
   // down) must not stop the server: it says so and each request decides when it comes.

@@ -3,9 +3,10 @@
 // `HAMMER_WORKER_DATABASE_DELAY` is the poll interval, which bounds how late a retry may start.
 import { EventEmitter } from 'node:events';
 import { abortable } from 'abort-controller-x';
-import { makeWorkerUtils, run, type WorkerEvents } from 'graphile-worker';
+import { makeWorkerUtils, parseCronItems, run, type WorkerEvents } from 'graphile-worker';
 import type { DatabasePool } from '../db/pool.ts';
 import type { DestinationPolicy } from '../destinations.ts';
+import { deleteExpiredIdempotencyKeys } from '../store/idempotency-keys.ts';
 import { deliverTask as deliverTaskName } from '../store/jobs.ts';
 import { graphileLogger, type Logger } from '../observability/logger.ts';
 import { version } from '../version.ts';
@@ -32,6 +33,9 @@ export interface DeliveryWorker {
 }
 
 const cleanupEveryMs = 60 * 60 * 1000;
+
+/** The cron task that deletes expired idempotency keys: every 10 minutes, once per cluster (graphile-worker cron). */
+export const expireIdempotencyKeysTask = 'hammer_expire_idempotency_keys';
 
 /** The graphile-worker options for the delivery task list (shared with graphile.config.ts). */
 export function workerPreset(settings: Pick<WorkerSettings, 'concurrency' | 'pollInterval'>) {
@@ -66,10 +70,19 @@ export async function startDeliveryWorker(options: {
     concurrency: settings.concurrency,
     maxPoolSize: Math.min(settings.concurrency, 10) + 2,
     noHandleSignals: true,
-    parsedCronItems: [],
+    // graphile-worker's cron runs each scheduled time once per cluster, whatever the number of workers.
+    parsedCronItems: parseCronItems([{ task: expireIdempotencyKeysTask, match: '*/10 * * * *', identifier: expireIdempotencyKeysTask }]),
     logger: graphileLogger(logger),
     events,
-    taskList: { [deliverTaskName]: deliverTask({ pool, sender, logger, onAttempt: options.onAttempt }) },
+    taskList: {
+      [deliverTaskName]: deliverTask({ pool, sender, logger, onAttempt: options.onAttempt }),
+      [expireIdempotencyKeysTask]: async () => {
+        // Batches of 10,000 rows, each its own short statement, until none is left.
+        let deleted = 0;
+        for (let batch = await deleteExpiredIdempotencyKeys(pool); batch > 0; batch = await deleteExpiredIdempotencyKeys(pool)) deleted += batch;
+        if (deleted > 0) logger.info({ deleted }, 'idempotency-keys-expired');
+      },
+    },
     preset: workerPreset(settings),
   });
 

@@ -9,7 +9,7 @@ export interface StructuralSchema {
 
 export interface StructuralParameter {
   name: string;
-  in: 'path' | 'query';
+  in: 'path' | 'query' | 'header';
   required: boolean;
   allowEmptyValue?: boolean;
   allowReserved?: boolean;
@@ -331,6 +331,32 @@ export const operations: Record<OperationId, StructuralOperation> = {
       "default": {"$ref":"#/components/responses/Error"},
     },
   },
+  publishMessages: {
+    "operationId": "publishMessages",
+    "x-hammer-invalid-message": "invalid_message",
+    "parameters": [
+      {"name":"id","in":"path","required":true,"schema":{}},
+      {"name":"Idempotency-Key","in":"header","required":false,"schema":{}},
+    ],
+    "requestBody": {
+      "required": true,
+      "content": {
+        "application/json": {
+          "schema": {"type":"object","required":["messages"],"properties":{"messages":{"type":"array"}}},
+        },
+      },
+    },
+    "responses": {
+      "200": {
+        "description": "The published messages, in the order sent.",
+        "content": {"application/json":{"schema":{"$ref":"#/components/schemas/PublishMessagesResponse"}}},
+      },
+      "400": {"$ref":"#/components/responses/InvalidArgument"},
+      "404": {"$ref":"#/components/responses/NotFound"},
+      "409": {"$ref":"#/components/responses/FailedPrecondition"},
+      "default": {"$ref":"#/components/responses/Error"},
+    },
+  },
   listMessages: {
     "operationId": "listMessages",
     "x-hammer-invalid-message": "invalid_list_parameters",
@@ -383,7 +409,7 @@ export const operations: Record<OperationId, StructuralOperation> = {
   createMessage: {
     "operationId": "createMessage",
     "x-hammer-invalid-message": "invalid_message",
-    "parameters": [],
+    "parameters": [{"name":"Idempotency-Key","in":"header","required":false,"schema":{}}],
     "requestBody": {
       "required": true,
       "content": {
@@ -399,6 +425,7 @@ export const operations: Record<OperationId, StructuralOperation> = {
       },
       "400": {"$ref":"#/components/responses/InvalidArgument"},
       "404": {"$ref":"#/components/responses/NotFound"},
+      "409": {"$ref":"#/components/responses/FailedPrecondition"},
       "default": {"$ref":"#/components/responses/Error"},
     },
   },
@@ -657,6 +684,7 @@ export const openApiStructure = {
     '/v1/subscriptions/{id}/rotate-secret': { post: operations.rotateSubscriptionSecret },
     '/v1/subscriptions/{id}/recover': { post: operations.recoverSubscription },
     '/v1/subscriptions/{id}/replay': { post: operations.replaySubscription },
+    '/v1/topics/{id}/messages': { post: operations.publishMessages },
     '/v1/messages': { get: operations.listMessages, post: operations.createMessage },
     '/v1/messages/{id}': { get: operations.getMessage, delete: operations.deleteMessage },
     '/v1/deliveries': { get: operations.listDeliveries },
@@ -922,6 +950,17 @@ export const openApiStructure = {
             "contentEncoding": "base64",
           },
           "created_at": {"$ref":"#/components/schemas/Timestamp"},
+        },
+      },
+      "PublishMessagesResponse": {
+        "type": "object",
+        "required": ["messages"],
+        "properties": {
+          "messages": {
+            "type": "array",
+            "description": "The published messages, in the order sent.",
+            "items": {"$ref":"#/components/schemas/Message"},
+          },
         },
       },
       "RecoverSubscriptionResponse": {

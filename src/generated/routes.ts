@@ -23,6 +23,7 @@ export const routes = {
   rotateSubscriptionSecret: { method: 'post', path: '/v1/subscriptions/{id}/rotate-secret', expressPath: '/v1/subscriptions/:id/rotate-secret', scope: 'admin' },
   recoverSubscription: { method: 'post', path: '/v1/subscriptions/{id}/recover', expressPath: '/v1/subscriptions/:id/recover', scope: 'admin' },
   replaySubscription: { method: 'post', path: '/v1/subscriptions/{id}/replay', expressPath: '/v1/subscriptions/:id/replay', scope: 'admin' },
+  publishMessages: { method: 'post', path: '/v1/topics/{id}/messages', expressPath: '/v1/topics/:id/messages', scope: 'publish' },
   listMessages: { method: 'get', path: '/v1/messages', expressPath: '/v1/messages', scope: 'read' },
   createMessage: { method: 'post', path: '/v1/messages', expressPath: '/v1/messages', scope: 'publish' },
   getMessage: { method: 'get', path: '/v1/messages/{id}', expressPath: '/v1/messages/:id', scope: 'read' },

@@ -12,6 +12,8 @@ export interface FieldRule {
   readonly minimum?: number;
   readonly maximum?: number;
   readonly enum?: readonly string[];
+  readonly minItems?: number;
+  readonly maxItems?: number;
 }
 
 /** The rules of one request's fields, by field name, in the contract's order. */
@@ -93,6 +95,19 @@ export const rules = {
   /** components.schemas.ReplayWindow */
   ReplayWindow: {
     since: { type: 'string', required: true, minLength: 1, maxLength: 64, pattern: /^(\d{4}-\d\d-\d\d([Tt ]\d\d:\d\d(:\d\d(\.\d+)?)?([Zz]|[+-]\d\d(:?\d\d)?))?)?$/u, patternMessage: 'must be an RFC 3339 timestamp (2021-03-18T11:10:29Z) or a date (2021-03-18)', format: 'time-filter', formatMessage: 'must be an RFC 3339 timestamp (2021-03-18T11:10:29Z) or a date (2021-03-18)' },
+  },
+  /** components.schemas.MessageBatch */
+  MessageBatch: {
+    messages: { type: 'array', required: true, minItems: 1, maxItems: 1000 },
+  },
+  /** components.schemas.MessageItem */
+  MessageItem: {
+    content_type: { type: 'string', required: true, minLength: 1, maxLength: 255, pattern: /^[^\x00]*$/u, patternMessage: 'must not contain the NUL character' },
+    data: { type: 'string', required: true, minLength: 1 },
+  },
+  /** The header Idempotency-Key (components.schemas.IdempotencyKey) */
+  IdempotencyKey: {
+    'Idempotency-Key': { type: 'string', minLength: 1, maxLength: 255, pattern: /^[^\x00]*$/u, patternMessage: 'must not contain the NUL character' },
   },
   /** The query parameters of listMessages */
   listMessages: {

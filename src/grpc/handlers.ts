@@ -47,10 +47,13 @@ export function hammerHandlers(services: Services): HammerServiceImplementation 
     recoverSubscription: ({ id, recovery }) => services.recovery.recover(id, withoutZeroValues(recovery)),
     replaySubscription: ({ id, replay }) => services.recovery.replay(id, withoutZeroValues(replay)),
 
-    createMessage: ({ message }) => messages.create(withoutZeroValues(message)),
+    // The metadata idempotency-key is REST's Idempotency-Key header.
+    createMessage: ({ message }, context) => messages.create(withoutZeroValues(message), { idempotencyKey: context.metadata.get('idempotency-key') }),
     getMessage: ({ id }) => messages.get(id),
     listMessages: (request) => messages.list(withoutZeroValues(request)),
     deleteMessage: async ({ id }) => (await messages.delete(id), {}),
+    publishMessages: ({ id, messages: batch }, context) =>
+      messages.publishBatch(id, { messages: batch.map((item) => withoutZeroValues(item)) }, { idempotencyKey: context.metadata.get('idempotency-key') }),
 
     getDelivery: ({ id }) => deliveries.get(id),
     listDeliveries: (request) => deliveries.list(withoutZeroValues(request)),

@@ -5,7 +5,7 @@
 // for every failure.
 import express, { type Request, type Response } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
-import { openApiStructure } from '../generated/openapi-structure.ts';
+import { openApiStructure, operations } from '../generated/openapi-structure.ts';
 import { routes, type OperationId } from '../generated/routes.ts';
 import { rules, type FieldRules } from '../generated/rules.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -49,6 +49,11 @@ function queryInput(operationId: OperationId, query: Record<string, unknown>): R
     return numeric ? Number(value) : value;
   };
   return Object.fromEntries(Object.entries(query).map(([name, value]) => [name, read(name, value)]));
+}
+
+/** The header parameters of an operation (Idempotency-Key), as the contract spells them. */
+function headerNames(operationId: OperationId): string[] {
+  return operations[operationId].parameters.filter((p) => p.in === 'header').map((p) => p.name);
 }
 
 export function createRestApp(options: RestAppOptions): express.Express {
@@ -110,7 +115,8 @@ export function createRestApp(options: RestAppOptions): express.Express {
     const handler = handlers[operationId] as (input: OperationInput<OperationId>) => Promise<unknown>;
     app[route.method](route.expressPath, async (req: Request, res: Response) => {
       const query = queryInput(operationId, req.query);
-      const result = await handler({ path: req.params, query, body: req.body } as unknown as OperationInput<OperationId>);
+      const header = Object.fromEntries(headerNames(operationId).map((name) => [name, req.get(name)]));
+      const result = await handler({ path: req.params, query, body: req.body, header } as unknown as OperationInput<OperationId>);
       res.status(200).json(withoutSecrets(res.locals.principal as Principal, result));
     });
   }

@@ -12,6 +12,7 @@ export interface OperationInput<K extends OperationId> {
   path: Operation<K>['parameters'] extends { path: infer P } ? (P extends object ? P : never) : never;
   query: Operation<K>['parameters'] extends { query?: infer Q } ? NonNullable<Q> : never;
   body: JsonBody<K>;
+  header: Operation<K>['parameters'] extends { header?: infer H } ? NonNullable<H> : never;
 }
 
 export type OperationResult<K extends OperationId> = Operation<K>['responses'][200]['content']['application/json'];
@@ -37,10 +38,11 @@ export function operationHandlers(services: Services): OperationHandlers {
     recoverSubscription: ({ path, body }) => services.recovery.recover(path.id, body.recovery),
     replaySubscription: ({ path, body }) => services.recovery.replay(path.id, body.replay),
 
-    createMessage: ({ body }) => messages.create(body.message),
+    createMessage: ({ body, header }) => messages.create(body.message, { idempotencyKey: header['Idempotency-Key'] }),
     getMessage: ({ path }) => messages.get(path.id),
     listMessages: ({ query }) => messages.list(query),
     deleteMessage: async ({ path }) => (await messages.delete(path.id), deleted),
+    publishMessages: ({ path, body, header }) => messages.publishBatch(path.id, body, { idempotencyKey: header['Idempotency-Key'] }),
 
     getDelivery: ({ path }) => deliveries.get(path.id),
     listDeliveries: ({ query }) => deliveries.list(query),

@@ -17,6 +17,8 @@ export interface ServiceContext {
   auth?: { mode: AuthMode; cacheTtlMs: number };
   /** Where webhooks may go: a subscription url the policy refuses outright is a 400 (default: hammer's). */
   destinations?: DestinationPolicy;
+  /** How long an idempotency key is remembered, in seconds (HAMMER_IDEMPOTENCY_TTL; default 24 h). */
+  idempotencyTtlSeconds?: number;
   /** Told of each message stored (metrics). */
   onMessagePublished?: (message: { id: string; topic_id: string }) => void;
 }

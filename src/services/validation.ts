@@ -93,6 +93,10 @@ export function firstViolation(rule: FieldRule, value: unknown): string | undefi
     if (rule.minimum !== undefined && value < rule.minimum) return messages.minimum(rule.minimum);
     if (rule.maximum !== undefined && value > rule.maximum) return messages.maximum(rule.maximum);
   }
+  if (Array.isArray(value)) {
+    if (rule.minItems !== undefined && value.length < rule.minItems) return rule.minItems === 1 ? messages.blank : messages.minLength(rule.minItems);
+    if (rule.maxItems !== undefined && value.length > rule.maxItems) return messages.maxLength(rule.maxItems);
+  }
   if (rule.enum && !rule.enum.includes(value as string)) return messages.oneOf(rule.enum);
   return undefined;
 }

@@ -158,7 +158,6 @@ export function recordAttemptsSql(records: readonly AttemptRecord[]) {
     ),
     ${publishCtes(
       sql.fragment`select hammer_ulid(), dead.dead_letter_topic_id, 'application/json', translate(encode(convert_to(dead.body::text, 'UTF8'), 'base64'), E'\n', '') from dead`,
-      sql.fragment`topic_id in (select dead_letter_topic_id from dead)`,
     )},
     next_job as (
       select graphile_worker.add_jobs(array_agg(${deliverJobSpec(

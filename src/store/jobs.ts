@@ -20,7 +20,10 @@ export function resendJobSpec(deliveryId: ReturnType<typeof sql.fragment>, attem
   )::graphile_worker.job_spec`;
 }
 
-/** A `graphile_worker.job_spec` for attempt `attempt` of `deliveryId` (SQL expressions), due at `runAt` or now. */
+/**
+ * A `graphile_worker.job_spec` for attempt `attempt` of `deliveryId` (SQL expressions), due at `runAt` or now.
+ * hammer_publish_messages (migrations/0008) writes the first attempt's job in SQL with this shape.
+ */
 export function deliverJobSpec(deliveryId: ReturnType<typeof sql.fragment>, attempt: ReturnType<typeof sql.fragment>, runAt = sql.fragment`null`) {
   return sql.fragment`row(
     ${deliverTask}, json_build_object('delivery_id', ${deliveryId}, 'attempt', ${attempt}),

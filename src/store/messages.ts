@@ -3,7 +3,6 @@ import { sql, type FragmentSqlToken } from 'slonik';
 import { z } from 'zod';
 import { messageRow } from './rows.ts';
 import { mapViolations } from './errors.ts';
-import { deliverJobSpec } from './jobs.ts';
 import { tableQueries, type Db } from './table.ts';
 
 const messages = tableQueries('messages', messageRow);
@@ -34,54 +33,59 @@ export async function publishMessage(db: Db, message: NewMessage) {
   return { message: stored, deliveryIds: delivery_ids };
 }
 
-// A named prepared statement, like the delivery engine's: parsing and planning this statement would
-// otherwise be most of PostgreSQL's work for a publish.
+// A named prepared statement, like the delivery engine's. The work is hammer_publish_messages
+// (migrations/0008), the one implementation of a publish, shared with hammer_publish (publishing from
+// SQL) and the dead letters; PostgreSQL plans its statements once per connection.
 export function publishMessageSql(message: NewMessage) {
   return sql.prepared('hammer_publish_message', published)`
-      with ${publishCtes(
-        sql.fragment`values (${message.id}, ${message.topic_id}, ${message.content_type}, ${message.data})`,
-        sql.fragment`topic_id = ${message.topic_id}`,
-      )}
-      select new_message.*, array(select id from new_delivery order by id) as delivery_ids
-      from new_message, (select count(*) from new_job) as jobs`;
+      select p.id, p.topic_id, p.content_type, p.data, p.created_at, p.delivery_ids
+      from hammer_publish_messages(${message.topic_id}::text, array[${message.id}::text], array[${message.content_type}::text], array[${message.data}::text]) as p`;
 }
 
 /**
- * The CTEs that publish, shared by the publish statement and the record statement (dead letters):
- * `new_message` inserts the messages that `rows` gives (id, topic_id, content_type, data: a VALUES
- * list or a SELECT over earlier CTEs), `new_delivery` a delivery for each subscription of each
- * message's topic (a snapshot of the subscription's url, secret and retry settings), and `new_job` the
- * job of each delivery's first attempt, once the statement selects from it. `subscriptionsOf` picks
- * the subscriptions of those topics (`topic_id = …`: the index on topic_id).
+ * CTEs that publish, for statements that publish several messages or derive them from earlier CTEs
+ * (the record statement's dead letters): `new_message` stores the messages that
+ * `rows` gives (id, topic_id, content_type, data: a VALUES list or a SELECT over earlier CTEs) through
+ * hammer_publish_messages (migrations/0008: the one implementation of a publish, one call per topic),
+ * which also inserts a delivery for each subscription of the topic and the job of its first attempt;
+ * `new_delivery` and `new_job` list those deliveries (one job each). The statement must read one of
+ * them (`(select count(*) from new_job)`) for the publish to run; no row in `rows`, no call.
  */
-export function publishCtes(rows: FragmentSqlToken, subscriptionsOf: FragmentSqlToken) {
-  // The subscriptions are key-share locked so none is deleted before its delivery is inserted
-  // (in a CTE of their own: a locking clause cannot sit next to a window function).
+export function publishCtes(rows: FragmentSqlToken) {
   return sql.fragment`
-      new_message as (
-        insert into messages (id, topic_id, content_type, data)
+      new_input (id, topic_id, content_type, data) as (
         ${rows}
-        returning ${messages.columns}
       ),
-      new_locked as (
-        select * from subscriptions where ${subscriptionsOf} for key share
+      new_published as (
+        select p.* from (
+            select topic_id::text as topic_id, array_agg(id::text) as ids, array_agg(content_type::text) as content_types, array_agg(data::text) as data
+            from new_input group by topic_id
+          ) as i,
+          lateral hammer_publish_messages(i.topic_id, i.ids, i.content_types, i.data) as p
       ),
-      new_subscription as (
-        select new_locked.*, row_number() over (partition by topic_id order by created_at, id) - 1 as ordinal from new_locked
-      ),
-      new_entropy as (
-        select new_message.id, uuid_send(gen_random_uuid()) as bytes from new_message
+      new_message as (
+        select ${messages.columns} from new_published
       ),
       new_delivery as (
-        insert into deliveries (id, topic_id, subscription_id, message_id, content_type, data, url, secret_token,
-          max_delivery_attempts, delivery_attempt_delay, delivery_attempt_timeout)
-        select substr(m.id, 1, 10) || hammer_ulid_random(e.bytes, s.ordinal), s.topic_id, s.id, m.id, m.content_type, m.data,
-          s.url, s.secret_token, s.max_delivery_attempts, s.delivery_attempt_delay, s.delivery_attempt_timeout
-        from new_message m join new_subscription s on s.topic_id = m.topic_id join new_entropy e on e.id = m.id
-        returning id
+        select unnest(delivery_ids) as id from new_published
       ),
       new_job as (
-        select graphile_worker.add_jobs(array_agg(${deliverJobSpec(sql.fragment`new_delivery.id`, sql.fragment`1`)}))
-        from new_delivery having count(*) > 0
+        select id from new_delivery
       )`;
+}
+
+/**
+ * Publishes a batch to one topic in one statement: hammer_publish_messages (migrations/0008) stores
+ * every message, its deliveries and their jobs, all or nothing. Answers the messages in the order of
+ * `batch` (their ids are given by the caller). A missing topic throws `topic_does_not_exists`.
+ */
+export async function publishMessages(db: Db, topicId: string, batch: readonly Omit<NewMessage, 'topic_id'>[]) {
+  const ids = sql.array(batch.map((m) => m.id), 'text');
+  return mapViolations('message', () =>
+    db.any(sql.type(messageRow)`
+      select p.id, p.topic_id, p.content_type, p.data, p.created_at
+      from hammer_publish_messages(${topicId}::text, ${ids}, ${sql.array(batch.map((m) => m.content_type), 'text')},
+        ${sql.array(batch.map((m) => m.data), 'text')}) as p
+      order by array_position(${ids}, p.id)`),
+  );
 }

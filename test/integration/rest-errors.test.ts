@@ -152,7 +152,7 @@ test('unknown routes: 404 route_not_found as JSON', async () => {
     ['GET', '/v2/topics'],
     ['GET', '/v1/topic'],
     ['GET', '/v1/topics/a/b'],
-    ['POST', '/v1/topics/a/messages'],
+    ['POST', '/v1/topics/a/subscribe'], // (/v1/topics/{id}/messages is the batch publish)
     ['GET', '/v1/deliveries/x/attempts'],
     ['DELETE', '/v1'],
     ['GET', '/metrics'],

@@ -47,8 +47,8 @@ test('a limit changed in openapi.yaml changes the generated rule of every field 
 test('a new field with a limit is one edit of openapi.yaml', async () => {
   const rules = await rulesOf(
     edited(
-      '        data:\n          type: string\n          description: The payload as text; it is stored and delivered base64-encoded.\n          minLength: 1\n',
-      '        data:\n          type: string\n          minLength: 1\n        priority:\n          type: integer\n          minimum: 1\n          maximum: 10\n',
+      "        data:\n          $ref: '#/components/schemas/MessageData'\n    IdempotencyKey:",
+      "        data:\n          $ref: '#/components/schemas/MessageData'\n        priority:\n          type: integer\n          minimum: 1\n          maximum: 10\n    IdempotencyKey:",
     ),
   );
   assert.deepEqual(rules.MessageCreate!.priority, { type: 'integer', minimum: 1, maximum: 10 });
@@ -71,6 +71,7 @@ test("the validator's document keeps only structure on the request side", () => 
     const body = operation.requestBody?.content['application/json'].schema;
     if (!body) continue;
     assert.deepEqual(Object.keys(body).sort(), ['properties', 'required', 'type'], operation.operationId);
-    for (const wrapper of Object.values(body.properties!)) assert.deepEqual(wrapper, { type: 'object' }, operation.operationId);
+    // A wrapper object ({"topic": {...}}), or the list of a batch ({"messages": [...]}): its type only.
+    for (const wrapper of Object.values(body.properties!)) assert.ok(['object', 'array'].includes(wrapper.type!) && Object.keys(wrapper).length === 1, operation.operationId);
   }
 });

@@ -35,6 +35,7 @@ const defaults: Config = {
   shutdownTimeout: 30,
   auth: 'auto',
   authCacheTtl: 5,
+  idempotencyTtl: 86400,
   logLevel: 'info',
   migrationsDir: join(root, 'migrations'),
   embeddedDataDir: resolve('.hammer'),
@@ -90,6 +91,7 @@ test('every variable overrides its default', () => {
     HAMMER_SHUTDOWN_TIMEOUT: '2.5',
     HAMMER_AUTH: 'required',
     HAMMER_AUTH_CACHE_TTL: '2m',
+    HAMMER_IDEMPOTENCY_TTL: '30m',
     HAMMER_LOG_LEVEL: 'debug',
     HAMMER_DATABASE_MIGRATION_DIR: 'file:///db/migrations',
     HAMMER_EMBEDDED_DATA_DIR: '/var/lib/hammer',
@@ -123,6 +125,7 @@ test('every variable overrides its default', () => {
     shutdownTimeout: 2.5,
     auth: 'required',
     authCacheTtl: 120,
+    idempotencyTtl: 1800,
     logLevel: 'debug',
     migrationsDir: '/db/migrations',
     embeddedDataDir: '/var/lib/hammer',
@@ -240,6 +243,8 @@ test('durations read like 30s, 5m, 24h, 90d (a bare number is seconds); others a
   for (const value of ['', 's', '5 minutes', '-1s', '1w', '1h30m']) assert.equal(parseDuration(value), undefined, value);
   assert.equal(loadConfig({ HAMMER_AUTH_CACHE_TTL: '0s' }).authCacheTtl, 0);
   for (const value of ['5 s', '2h', 'soon']) refused({ HAMMER_AUTH_CACHE_TTL: value });
+  assert.equal(loadConfig({ HAMMER_IDEMPOTENCY_TTL: '5m' }).idempotencyTtl, 300);
+  for (const value of ['0s', '31d', 'a day']) refused({ HAMMER_IDEMPOTENCY_TTL: value });
   for (const mode of ['required', 'off', 'auto'] as const) assert.equal(loadConfig({ HAMMER_AUTH: mode }).auth, mode);
   refused({ HAMMER_AUTH: 'on' });
 });

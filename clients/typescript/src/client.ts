@@ -32,6 +32,26 @@ export interface HammerClientOptions {
   headers?: ClientOptions['headers'];
   /** A fetch to use instead of the global one. */
   fetch?: ClientOptions['fetch'];
+  /** Milliseconds each request may take (the whole exchange) before it fails with a TimeoutError; none by default. */
+  timeoutMs?: number;
+  /**
+   * How many times `publish` and `publishBatch` retry a request that failed on the network (a timeout
+   * included) or answered 5xx or 429, with the same Idempotency-Key (so the retry never publishes
+   * twice). Default 3 (4 tries in all); 0 never retries.
+   */
+  publishRetries?: number;
+  /** The first retry's delay in milliseconds, doubled each time, with jitter (default 200; a 429's Retry-After wins). */
+  retryDelayMs?: number;
+}
+
+/** Options of one publish. */
+export interface PublishOptions {
+  /**
+   * The Idempotency-Key sent (1 to 255 characters, scoped to the topic): by default a fresh random
+   * one per call, reused by its retries. Pass your own to make a publish safe across processes or
+   * restarts: the same key and request answer the first messages again.
+   */
+  idempotencyKey?: string;
 }
 
 export interface HammerHelpers {
@@ -66,8 +86,17 @@ export interface HammerHelpers {
    */
   replaySubscription(id: Id, replay: Schemas['ReplayWindow']): Promise<Schemas['ReplaySubscriptionResponse']>;
 
-  /** Creates a message: one delivery per subscription of its topic. `data` is text; it comes back base64-encoded. */
-  publish(message: Schemas['MessageCreate']): Promise<Schemas['Message']>;
+  /**
+   * Creates a message: one delivery per subscription of its topic. `data` is text; it comes back
+   * base64-encoded. Sends an Idempotency-Key (fresh, unless given) and retries network failures, 5xx
+   * and 429 with it (`publishRetries`), so a retry never publishes twice.
+   */
+  publish(message: Schemas['MessageCreate'], options?: PublishOptions): Promise<Schemas['Message']>;
+  /**
+   * Publishes 1 to 1,000 messages to the topic, all or nothing (one bad item: a HammerError naming
+   * `messages[i].field`, and nothing stored). Answers the messages in the order given.
+   */
+  publishBatch(topicId: Id, messages: Schemas['MessageItem'][], options?: PublishOptions): Promise<Schemas['Message'][]>;
   getMessage(id: Id): Promise<Schemas['Message']>;
   deleteMessage(id: Id): Promise<void>;
   listMessages(query?: ListQuery<'messages'>): Promise<Schemas['Message'][]>;
@@ -111,9 +140,18 @@ async function ok<Data>(pending: Promise<{ data?: Data; error?: unknown; respons
   return data as Data;
 }
 
+/** A response worth retrying: the server failed or asked to slow down. */
+const retryable = (status: number) => status >= 500 || status === 429;
+
+/** A fetch whose every request fails with a TimeoutError after `timeoutMs` (and still honours the request's own signal). */
+function fetchWithTimeout(fetch: NonNullable<ClientOptions['fetch']>, timeoutMs: number): NonNullable<ClientOptions['fetch']> {
+  return (request: Request) => fetch(new Request(request, { signal: AbortSignal.any([request.signal, AbortSignal.timeout(timeoutMs)]) }));
+}
+
 export function createHammerClient(options: HammerClientOptions): HammerClient {
-  const { apiKey, ...clientOptions } = options;
-  const client = createClient<paths>(clientOptions);
+  const { apiKey, timeoutMs, publishRetries = 3, retryDelayMs = 200, ...clientOptions } = options;
+  const baseFetch = clientOptions.fetch ?? ((request: Request) => globalThis.fetch(request));
+  const client = createClient<paths>({ ...clientOptions, ...(timeoutMs === undefined ? {} : { fetch: fetchWithTimeout(baseFetch, timeoutMs) }) });
   if (apiKey !== undefined) {
     client.use({
       onRequest({ request }) {
@@ -123,6 +161,29 @@ export function createHammerClient(options: HammerClientOptions): HammerClient {
     });
   }
   const byId = (id: Id) => ({ params: { path: { id } } });
+
+  /**
+   * Sends `call(key)` until it answers something other than 5xx or 429, or the retries run out; a
+   * network failure (fetch throws) is retried too, and thrown once they have. Every try sends one key.
+   */
+  async function publishing<Data>(key: string, call: (key: string) => Promise<{ data?: Data; error?: unknown; response: Response }>): Promise<Data> {
+    for (let attempt = 0; ; attempt++) {
+      const last = attempt >= publishRetries;
+      let result: { data?: Data; error?: unknown; response: Response };
+      try {
+        result = await call(key);
+      } catch (error) {
+        if (last) throw error;
+        await new Promise((resolve) => setTimeout(resolve, backoff(attempt)));
+        continue;
+      }
+      if (last || !retryable(result.response.status)) return ok(Promise.resolve(result));
+      const retryAfter = Number(result.response.headers.get('retry-after'));
+      await new Promise((resolve) => setTimeout(resolve, retryAfter > 0 ? Math.min(retryAfter * 1000, 30_000) : backoff(attempt)));
+    }
+  }
+  const backoff = (attempt: number) => retryDelayMs * 2 ** attempt * (0.5 + Math.random() / 2);
+  const idempotencyKey = (options?: PublishOptions) => options?.idempotencyKey ?? crypto.randomUUID();
 
   const lists: { [Resource in ListResource]: (query?: ListQuery<Resource>) => Promise<ListItem<Resource>[]> } = {
     topics: async (query = {}) => (await ok(client.GET('/v1/topics', { params: { query } }))).topics,
@@ -169,7 +230,14 @@ export function createHammerClient(options: HammerClientOptions): HammerClient {
     recoverSubscription: (id, recovery) => ok(client.POST('/v1/subscriptions/{id}/recover', { ...byId(id), body: { recovery } })),
     replaySubscription: (id, replay) => ok(client.POST('/v1/subscriptions/{id}/replay', { ...byId(id), body: { replay } })),
 
-    publish: (message) => ok(client.POST('/v1/messages', { body: { message } })),
+    publish: (message, options) =>
+      publishing(idempotencyKey(options), (key) => client.POST('/v1/messages', { params: { header: { 'Idempotency-Key': key } }, body: { message } })),
+    publishBatch: async (topicId, messages, options) =>
+      (
+        await publishing(idempotencyKey(options), (key) =>
+          client.POST('/v1/topics/{id}/messages', { params: { path: { id: topicId }, header: { 'Idempotency-Key': key } }, body: { messages } }),
+        )
+      ).messages,
     getMessage: (id) => ok(client.GET('/v1/messages/{id}', byId(id))),
     deleteMessage: async (id) => void (await ok(client.DELETE('/v1/messages/{id}', byId(id)))),
     listMessages: lists.messages,

@@ -180,6 +180,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/topics/{id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id of the resource. */
+                id: components["parameters"]["id"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Publish a batch of messages to the topic
+         * @description Publishes up to 1,000 messages (within the body limit) to the topic, all or nothing: in one
+         *     statement every message is stored with one delivery per subscription of the topic and the
+         *     job of each delivery's first attempt. One invalid item fails the whole batch with a 400 naming
+         *     it (`messages[3].data`) and nothing is stored. The answer lists the messages in the order sent.
+         */
+        post: operations["publishMessages"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/messages": {
         parameters: {
             query?: never;
@@ -578,8 +604,27 @@ export interface components {
             topic_id: components["schemas"]["Id"];
             /** @description Media type of data. */
             content_type: components["schemas"]["Text"];
-            /** @description The payload as text; it is stored and delivered base64-encoded. */
-            data: string;
+            data: components["schemas"]["MessageData"];
+        };
+        /** @description An idempotency key, 1 to 255 characters, without the NUL character. */
+        IdempotencyKey: string;
+        /** @description The payload as text; it is stored and delivered base64-encoded. */
+        MessageData: string;
+        /** @description One message of a batch; its topic is the path's. */
+        MessageItem: {
+            /** @description Media type of data. */
+            content_type: components["schemas"]["Text"];
+            /** @description The payload as text, with the rules of a message's data. */
+            data: components["schemas"]["MessageData"];
+        };
+        /** @description The messages of a batch, 1 to 1,000, published in this order. */
+        MessageBatch: components["schemas"]["MessageItem"][];
+        PublishMessagesRequest: {
+            messages: components["schemas"]["MessageBatch"];
+        };
+        PublishMessagesResponse: {
+            /** @description The published messages, in the order sent. */
+            messages: components["schemas"]["Message"][];
         };
         CreateMessageRequest: {
             message: components["schemas"]["MessageCreate"];
@@ -851,6 +896,14 @@ export interface components {
         };
     };
     parameters: {
+        /**
+         * @description Makes a retried publish safe: the first publish with a key (per topic) is remembered for
+         *     HAMMER_IDEMPOTENCY_TTL (24h by default), and the same key with the same request answers the same
+         *     messages again without publishing anything; with another request it is a 409
+         *     `idempotency_key_reused`. Concurrent requests with one key publish once. gRPC: the metadata
+         *     `idempotency-key`.
+         */
+        idempotency_key: components["schemas"]["IdempotencyKey"];
         /** @description The id of the resource. */
         id: components["schemas"]["Id"];
         /** @description Page size. 0 or absent means HAMMER_DEFAULT_PAGINATION_LIMIT (25); larger than HAMMER_MAX_PAGINATION_LIMIT (50) is clamped to it. */
@@ -1330,6 +1383,60 @@ export interface operations {
             default: components["responses"]["Error"];
         };
     };
+    publishMessages: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes a retried publish safe: the first publish with a key (per topic) is remembered for
+                 *     HAMMER_IDEMPOTENCY_TTL (24h by default), and the same key with the same request answers the same
+                 *     messages again without publishing anything; with another request it is a 409
+                 *     `idempotency_key_reused`. Concurrent requests with one key publish once. gRPC: the metadata
+                 *     `idempotency-key`.
+                 */
+                "Idempotency-Key"?: components["parameters"]["idempotency_key"];
+            };
+            path: {
+                /** @description The id of the resource. */
+                id: components["parameters"]["id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "messages": [
+                 *         {
+                 *           "content_type": "application/json",
+                 *           "data": "{\"name\": \"Allisson\"}"
+                 *         },
+                 *         {
+                 *           "content_type": "text/plain",
+                 *           "data": "hello"
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["PublishMessagesRequest"];
+            };
+        };
+        responses: {
+            /** @description The published messages, in the order sent. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublishMessagesResponse"];
+                };
+            };
+            400: components["responses"]["InvalidArgument"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["FailedPrecondition"];
+            default: components["responses"]["Error"];
+        };
+    };
     listMessages: {
         parameters: {
             query?: {
@@ -1370,7 +1477,16 @@ export interface operations {
     createMessage: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes a retried publish safe: the first publish with a key (per topic) is remembered for
+                 *     HAMMER_IDEMPOTENCY_TTL (24h by default), and the same key with the same request answers the same
+                 *     messages again without publishing anything; with another request it is a 409
+                 *     `idempotency_key_reused`. Concurrent requests with one key publish once. gRPC: the metadata
+                 *     `idempotency-key`.
+                 */
+                "Idempotency-Key"?: components["parameters"]["idempotency_key"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1409,6 +1525,7 @@ export interface operations {
             };
             400: components["responses"]["InvalidArgument"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["FailedPrecondition"];
             default: components["responses"]["Error"];
         };
     };

@@ -237,6 +237,26 @@ export interface CreateMessageRequest {
   message: Message | undefined;
 }
 
+export interface PublishMessagesRequest {
+  /** The topic id. */
+  id: string;
+  /** The messages, 1 to 1,000, published in this order. */
+  messages: MessageItem[];
+}
+
+/** One message of a batch; its topic is the request's. */
+export interface MessageItem {
+  /** Media type of data. */
+  content_type: string;
+  /** The payload as text; it is stored and delivered base64-encoded. */
+  data: string;
+}
+
+export interface PublishMessagesResponse {
+  /** The published messages, in the order sent. */
+  messages: Message[];
+}
+
 export interface GetMessageRequest {
   /** The message id. */
   id: string;
@@ -2742,6 +2762,251 @@ export const CreateMessageRequest: MessageFns<CreateMessageRequest> = {
     message.message = (object.message !== undefined && object.message !== null)
       ? Message.fromPartial(object.message)
       : undefined;
+    return message;
+  },
+};
+
+function createBasePublishMessagesRequest(): PublishMessagesRequest {
+  return { id: "", messages: [] };
+}
+
+export const PublishMessagesRequest: MessageFns<PublishMessagesRequest> = {
+  encode(message: PublishMessagesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    for (const v of message.messages) {
+      MessageItem.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PublishMessagesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePublishMessagesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.messages.push(MessageItem.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PublishMessagesRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      messages: globalThis.Array.isArray(object?.messages)
+        ? object.messages.map((e: any) => MessageItem.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: PublishMessagesRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.messages?.length) {
+      obj.messages = message.messages.map((e) => MessageItem.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PublishMessagesRequest>): PublishMessagesRequest {
+    return PublishMessagesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PublishMessagesRequest>): PublishMessagesRequest {
+    const message = createBasePublishMessagesRequest();
+    message.id = object.id ?? "";
+    message.messages = object.messages?.map((e) => MessageItem.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseMessageItem(): MessageItem {
+  return { content_type: "", data: "" };
+}
+
+export const MessageItem: MessageFns<MessageItem> = {
+  encode(message: MessageItem, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.content_type !== "") {
+      writer.uint32(10).string(message.content_type);
+    }
+    if (message.data !== "") {
+      writer.uint32(18).string(message.data);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MessageItem {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMessageItem();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.content_type = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.data = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MessageItem {
+    return {
+      content_type: isSet(object.contentType)
+        ? globalThis.String(object.contentType)
+        : isSet(object.content_type)
+        ? globalThis.String(object.content_type)
+        : "",
+      data: isSet(object.data) ? globalThis.String(object.data) : "",
+    };
+  },
+
+  toJSON(message: MessageItem): unknown {
+    const obj: any = {};
+    if (message.content_type !== "") {
+      obj.contentType = message.content_type;
+    }
+    if (message.data !== "") {
+      obj.data = message.data;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MessageItem>): MessageItem {
+    return MessageItem.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MessageItem>): MessageItem {
+    const message = createBaseMessageItem();
+    message.content_type = object.content_type ?? "";
+    message.data = object.data ?? "";
+    return message;
+  },
+};
+
+function createBasePublishMessagesResponse(): PublishMessagesResponse {
+  return { messages: [] };
+}
+
+export const PublishMessagesResponse: MessageFns<PublishMessagesResponse> = {
+  encode(message: PublishMessagesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.messages) {
+      Message.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PublishMessagesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePublishMessagesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.messages.push(Message.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PublishMessagesResponse {
+    return {
+      messages: globalThis.Array.isArray(object?.messages) ? object.messages.map((e: any) => Message.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: PublishMessagesResponse): unknown {
+    const obj: any = {};
+    if (message.messages?.length) {
+      obj.messages = message.messages.map((e) => Message.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PublishMessagesResponse>): PublishMessagesResponse {
+    return PublishMessagesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PublishMessagesResponse>): PublishMessagesResponse {
+    const message = createBasePublishMessagesResponse();
+    message.messages = object.messages?.map((e) => Message.fromPartial(e)) || [];
     return message;
   },
 };
@@ -5412,6 +5677,15 @@ export const HammerDefinition = {
       responseStream: false,
       options: {},
     },
+    /** Publish a batch of messages to the topic, all or nothing. POST /v1/topics/{id}/messages */
+    publishMessages: {
+      name: "PublishMessages",
+      requestType: PublishMessagesRequest as typeof PublishMessagesRequest,
+      requestStream: false,
+      responseType: PublishMessagesResponse as typeof PublishMessagesResponse,
+      responseStream: false,
+      options: {},
+    },
     /** Gets the delivery. GET /v1/deliveries/{id} */
     getDelivery: {
       name: "GetDelivery",
@@ -5561,6 +5835,11 @@ export interface HammerServiceImplementation<CallContextExt = {}> {
   ): Promise<DeepPartial<ListMessagesResponse>>;
   /** Delete message. DELETE /v1/messages/{id} */
   deleteMessage(request: DeleteMessageRequest, context: CallContext & CallContextExt): Promise<DeepPartial<Empty>>;
+  /** Publish a batch of messages to the topic, all or nothing. POST /v1/topics/{id}/messages */
+  publishMessages(
+    request: PublishMessagesRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<PublishMessagesResponse>>;
   /** Gets the delivery. GET /v1/deliveries/{id} */
   getDelivery(request: GetDeliveryRequest, context: CallContext & CallContextExt): Promise<DeepPartial<Delivery>>;
   /** List deliveries. GET /v1/deliveries */
@@ -5661,6 +5940,11 @@ export interface HammerClient<CallOptionsExt = {}> {
   ): Promise<ListMessagesResponse>;
   /** Delete message. DELETE /v1/messages/{id} */
   deleteMessage(request: DeepPartial<DeleteMessageRequest>, options?: CallOptions & CallOptionsExt): Promise<Empty>;
+  /** Publish a batch of messages to the topic, all or nothing. POST /v1/topics/{id}/messages */
+  publishMessages(
+    request: DeepPartial<PublishMessagesRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<PublishMessagesResponse>;
   /** Gets the delivery. GET /v1/deliveries/{id} */
   getDelivery(request: DeepPartial<GetDeliveryRequest>, options?: CallOptions & CallOptionsExt): Promise<Delivery>;
   /** List deliveries. GET /v1/deliveries */
