@@ -53,9 +53,13 @@ export function secretMatches(secret: string, storedSha256: string): boolean {
   return stored.length === given.length && timingSafeEqual(stored, given);
 }
 
-/** The token of an `Authorization: Bearer <token>` header: undefined when there is no header, null when it is not a Bearer one. */
+/**
+ * The token of an `Authorization: Bearer <token>` header: undefined when there is none (no header, or
+ * `Bearer` with nothing after it, as `curl -H "Authorization: Bearer $KEY"` sends with KEY unset), null
+ * when the header is not a Bearer one.
+ */
 export function bearerToken(header: string | undefined): string | undefined | null {
-  if (header === undefined || header === '') return undefined;
+  if (header === undefined || /^\s*(Bearer\s*)?$/i.test(header)) return undefined;
   const match = /^Bearer +(\S+) *$/i.exec(header);
   return match ? match[1]! : null;
 }

@@ -38,7 +38,9 @@ test('bearerToken: absent, not Bearer (null), or the token', () => {
   assert.equal(bearerToken(undefined), undefined);
   assert.equal(bearerToken(''), undefined);
   assert.equal(bearerToken('Basic dXNlcjpwYXNz'), null);
-  assert.equal(bearerToken('Bearer'), null);
+  // `curl -H "Authorization: Bearer $KEY"` with KEY unset: no key at all, so an open API stays open.
+  assert.equal(bearerToken('Bearer'), undefined);
+  assert.equal(bearerToken('Bearer '), undefined);
   assert.equal(bearerToken('Bearer a b'), null);
   assert.equal(bearerToken('Bearer hmk_x'), 'hmk_x');
   assert.equal(bearerToken('bearer  hmk_x '), 'hmk_x');
