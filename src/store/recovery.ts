@@ -36,6 +36,22 @@ export function nextCursor(result: BatchResult, limit: number): Cursor | null {
  * delivery_attempts + 1, runs and is recorded as any other. The rows are locked (for update), and a
  * delivery another recovery moved on meanwhile is no longer failed and is skipped.
  */
+/**
+ * The end of both batch statements, after their `batch` (the page read), `job` (the jobs added) and
+ * `changed` CTEs: how many rows changed, how many were read, and where the next page starts.
+ */
+function batchOutcome(changed: ReturnType<typeof sql.identifier>) {
+  return sql.fragment`last as (
+      select id, created_at from batch order by created_at desc, id desc limit 1
+    )
+    select
+      (select count(*) from ${changed})::int as changed,
+      (select count(*) from batch)::int as scanned,
+      (select to_json(created_at) #>> '{}' from last) as last_created_at,
+      (select id from last) as last_id
+    from (select count(*) from job) as jobs`;
+}
+
 export function recoverFailedDeliveries(db: Db, subscriptionId: string, after: Cursor, until: string, limit: number) {
   return db.one(recoverFailedDeliveriesSql(subscriptionId, after, until, limit));
 }
@@ -69,15 +85,7 @@ export function recoverFailedDeliveriesSql(subscriptionId: string, after: Cursor
       select graphile_worker.add_jobs(array_agg(${deliverJobSpec(sql.fragment`recovered.id`, sql.fragment`recovered.delivery_attempts + 1`)}))
       from recovered having count(*) > 0
     ),
-    last as (
-      select id, created_at from batch order by created_at desc, id desc limit 1
-    )
-    select
-      (select count(*) from recovered)::int as changed,
-      (select count(*) from batch)::int as scanned,
-      (select to_json(created_at) #>> '{}' from last) as last_created_at,
-      (select id from last) as last_id
-    from (select count(*) from job) as jobs`;
+    ${batchOutcome(sql.identifier(['recovered']))}`;
 }
 
 /**
@@ -125,13 +133,5 @@ export function replayMessagesSql(subscriptionId: string, after: Cursor, until: 
       select graphile_worker.add_jobs(array_agg(${deliverJobSpec(sql.fragment`delivery.id`, sql.fragment`1`)}))
       from delivery having count(*) > 0
     ),
-    last as (
-      select id, created_at from batch order by created_at desc, id desc limit 1
-    )
-    select
-      (select count(*) from delivery)::int as changed,
-      (select count(*) from batch)::int as scanned,
-      (select to_json(created_at) #>> '{}' from last) as last_created_at,
-      (select id from last) as last_id
-    from (select count(*) from job) as jobs`;
+    ${batchOutcome(sql.identifier(['delivery']))}`;
 }
