@@ -23,7 +23,7 @@ const preset: GraphileConfig.Preset = {
     connectionString: config.databaseUrl,
     maxPoolSize: config.workerConcurrency,
     taskDirectory: `${import.meta.dirname}/src/delivery/graphile-tasks`,
-    // The CLI always reads a crontab file and logs a missing one on every run; hammer's lists no jobs.
+    // The recurring maintenance, as `hammer worker` schedules it.
     crontabFile: `${import.meta.dirname}/src/delivery/crontab`,
     events,
   },

@@ -79,6 +79,8 @@ export function compareContracts(proto: ProtoFile, spec: OpenApi): string[] {
         return s?.type === 'integer';
       case 'TYPE_BOOL':
         return s?.type === 'boolean';
+      case 'TYPE_DOUBLE':
+        return s?.type === 'number';
       case 'TYPE_MESSAGE':
         if (field.typeName === '.google.protobuf.Timestamp') return s?.type === 'string' && s.format === 'date-time';
         return !exact || refName(schema) === field.typeName!.split('.').at(-1);

@@ -16,10 +16,15 @@ const objectKeywords = ['type', 'required', 'properties', ...documentation];
 const quote = (text: string) => `'${text.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
 
 /** DeliveryStatus -> deliveryStatuses: the name of the exported list of an enum schema's values. */
-export const enumConstName = (schema: string) => `${schema[0]!.toLowerCase()}${schema.slice(1)}${schema.endsWith('s') ? 'es' : 's'}`;
+export const enumConstName = (schema: string) => {
+  const name = `${schema[0]!.toLowerCase()}${schema.slice(1)}`;
+  return name.endsWith('s') ? `${name}es` : name.endsWith('y') ? `${name.slice(0, -1)}ies` : `${name}s`;
+};
 
 function renderRule(spec: Node, node: Node, required: boolean, where: string): string {
   const schema = deref(spec, node);
+  if (schema.type === 'object' && schema.properties) return renderObjectRule(spec, schema, required, where);
+  if (schema.type === 'array') return renderListRule(spec, schema, required, where);
   for (const key of Object.keys(schema)) {
     if (!ruleKeywords.includes(key) && !documentation.includes(key)) throw new Error(`${where}: "${key}" is not a rule the validation engine applies`);
   }
@@ -40,6 +45,31 @@ function renderRule(spec: Node, node: Node, required: boolean, where: string): s
     const exported = named !== undefined && Array.isArray(spec.components?.schemas?.[named]?.enum);
     parts.push(`enum: ${exported ? enumConstName(named) : `[${schema.enum.map(quote).join(', ')}]`}`);
   }
+  return `{ ${parts.join(', ')} }`;
+}
+
+/** A nested object (retry_policy): its members' rules inline, violations named `retry_policy.strategy`. */
+function renderObjectRule(spec: Node, schema: Node, required: boolean, where: string): string {
+  for (const key of Object.keys(schema)) {
+    if (!objectKeywords.includes(key)) throw new Error(`${where}: "${key}" is not a rule the validation engine applies`);
+  }
+  const members: string[] = schema.required ?? [];
+  const properties = Object.entries<Node>(schema.properties).map(
+    ([name, prop]) => `${name}: ${renderRule(spec, prop, members.includes(name), `${where}.${name}`)}`,
+  );
+  return `{ type: 'object'${required ? ', required: true' : ''}, properties: { ${properties.join(', ')} } }`;
+}
+
+/** A list of plain values (a retry schedule): its size, and each item's rule (violations named `schedule[2]`). */
+function renderListRule(spec: Node, schema: Node, required: boolean, where: string): string {
+  for (const key of Object.keys(schema)) {
+    if (!arrayKeywords.includes(key)) throw new Error(`${where}: "${key}" is not a rule the validation engine applies`);
+  }
+  const parts = [`type: 'array'`];
+  if (required) parts.push('required: true');
+  if (schema.minItems !== undefined) parts.push(`minItems: ${schema.minItems}`);
+  if (schema.maxItems !== undefined) parts.push(`maxItems: ${schema.maxItems}`);
+  if (schema.items) parts.push(`items: ${renderRule(spec, schema.items, false, `${where}[]`)}`);
   return `{ ${parts.join(', ')} }`;
 }
 
@@ -130,6 +160,10 @@ export function renderRules(specText: string): string {
     '  readonly enum?: readonly string[];',
     '  readonly minItems?: number;',
     '  readonly maxItems?: number;',
+    '  /** A nested object\'s members. */',
+    '  readonly properties?: Readonly<Record<string, FieldRule>>;',
+    '  /** Each item of a list of plain values. */',
+    '  readonly items?: FieldRule;',
     '}',
     '',
     '/** The rules of one request\'s fields, by field name, in the contract\'s order. */',

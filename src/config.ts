@@ -68,6 +68,17 @@ export interface Config {
   deliveryAllowedNetworks: string[];
   /** Refuse `http://` subscription URLs and deliveries. */
   deliveryHttpsOnly: boolean;
+  /** A subscription's max_in_flight when it sets none (attempts in flight across all workers). */
+  subscriptionMaxInFlight: number;
+  /** Seconds: the most a 429/503 Retry-After may delay an attempt. */
+  retryAfterMax: number;
+  /** Consecutive failed attempts that open a subscription's circuit breaker; 0: no breaker. */
+  circuitBreakerFailures: number;
+  /** Seconds of an open breaker's first cooldown, doubled by each failed probe up to the max. */
+  circuitBreakerCooldown: number;
+  circuitBreakerMaxCooldown: number;
+  /** Seconds an open breaker may stay open before hammer disables the subscription; 0: never. */
+  subscriptionDisableAfter: number;
 }
 
 function reader(env: Env) {
@@ -180,6 +191,12 @@ export function loadConfig(env: Env = process.env): Config {
     deliveryPrivateNetworks: read.oneOf('HAMMER_DELIVERY_PRIVATE_NETWORKS', 'allow', ['allow', 'deny'] as const),
     deliveryAllowedNetworks: read.networks('HAMMER_DELIVERY_ALLOWED_NETWORKS'),
     deliveryHttpsOnly: read.boolean('HAMMER_DELIVERY_HTTPS_ONLY', false),
+    subscriptionMaxInFlight: read.integer('HAMMER_SUBSCRIPTION_MAX_IN_FLIGHT', 256, 1, 100000),
+    retryAfterMax: read.duration('HAMMER_RETRY_AFTER_MAX', 3600, 1, 30 * 86400),
+    circuitBreakerFailures: read.integer('HAMMER_CIRCUIT_BREAKER_FAILURES', 0, 0, 1000000),
+    circuitBreakerCooldown: read.duration('HAMMER_CIRCUIT_BREAKER_COOLDOWN', 30, 1, 86400),
+    circuitBreakerMaxCooldown: read.duration('HAMMER_CIRCUIT_BREAKER_MAX_COOLDOWN', 600, 1, 7 * 86400),
+    subscriptionDisableAfter: read.duration('HAMMER_SUBSCRIPTION_DISABLE_AFTER', 0, 0, 365 * 86400),
   };
   if (config.defaultPaginationLimit > config.maxPaginationLimit) {
     throw new ConfigError(

@@ -156,6 +156,17 @@ function startWorker(config: Config, databaseUrl: string, pool: DatabasePool, me
       staleAfter: config.workerStaleAfter,
       shutdownTimeout: config.shutdownTimeout,
       destinations: destinationPolicyOf(config),
+      policy: {
+        defaultMaxInFlight: config.subscriptionMaxInFlight,
+        inFlightWaitMs: 50,
+        retryAfterMax: config.retryAfterMax,
+        breaker: {
+          failures: config.circuitBreakerFailures,
+          cooldown: config.circuitBreakerCooldown,
+          maxCooldown: Math.max(config.circuitBreakerCooldown, config.circuitBreakerMaxCooldown),
+          disableAfter: config.subscriptionDisableAfter,
+        },
+      },
     },
   });
 }

@@ -9,6 +9,7 @@ import type { components } from '../generated/openapi.ts';
 import { rules } from '../generated/rules.ts';
 import { buildCloudEvent, type CloudEventSource } from './cloudevent.ts';
 import { dumpRequest, dumpResponse, headerValues, type DumpedBody } from './dumps.ts';
+import { parseRetryAfter, retryAfterStatuses } from './retry-after.ts';
 import { describeFailure, otherFailure, refusedFailure, timeoutFailure, whileReadingBody, type Failure, type FailureKind } from './failures.ts';
 import { signWebhook } from './signature.ts';
 
@@ -30,6 +31,8 @@ export type AttemptResult = Pick<
 > & {
   /** Why the attempt failed, null when it succeeded. Not stored: `error` says it to people, this to code (metrics). */
   failure: FailureKind | null;
+  /** Seconds a 429 or 503 answer's Retry-After asked hammer to wait, when it did. Not stored (the response dump shows it). */
+  retry_after?: number;
 };
 
 export interface SenderOptions {
@@ -154,6 +157,7 @@ export function createSender(options: SenderOptions): Sender {
       } else if (!successStatuses.has(status)) {
         failure = { kind: 'bad_status', error: '' };
       }
+      const retryAfter = retryAfterStatuses.has(status) ? parseRetryAfter(response.headers['retry-after'], new Date()) : undefined;
       return {
         request: requestDump,
         response: dumpResponse(response, read, responseMaxBytes),
@@ -162,6 +166,7 @@ export function createSender(options: SenderOptions): Sender {
         success: failure === null,
         error: failure?.error ?? '',
         failure: failure?.kind ?? null,
+        ...(retryAfter === undefined ? {} : { retry_after: retryAfter }),
       };
     } catch (err) {
       // Nothing above should throw; if something does, it is still just a failed attempt.

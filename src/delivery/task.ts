@@ -1,14 +1,41 @@
-// The graphile-worker task that makes one attempt of one delivery: load it, POST it outside any
-// transaction, then record the outcome (attempt row, delivery status, next job) in one statement.
-// Concurrent tasks share their loads and their records through small batches (batcher.ts).
+// The graphile-worker task that makes one attempt of one delivery: load it, check that its
+// subscription's policy lets it go now (else park it or move it to its rate-limit slot), POST it
+// outside any transaction, then record the outcome (attempt row, delivery status, next job at the
+// retry policy's time) in one statement. Concurrent tasks share their loads, records and parks
+// through small batches (batcher.ts).
 import type { Task } from 'graphile-worker';
 import type { DatabasePool } from '../db/pool.ts';
 import { newId } from '../ids.ts';
 import { getDeliveries, recordAttempts, type AttemptRecord, type EngineDeliveryRow } from '../store/deliveries.ts';
+import { deferToRateSlot, disableSubscription, parkDeliveries, reserveRateSlot, unparkDeliveries } from '../store/delivery-policy.ts';
 import type { DeliverPayload } from '../store/jobs.ts';
 import type { Logger } from '../observability/logger.ts';
 import { createBatcher, type BatcherOptions } from './batcher.ts';
+import { createBreakerRecorder, type BreakerSettings } from './breaker.ts';
+import { createInFlightLimits, localShare } from './in-flight.ts';
+import { nextAttemptDelay } from './retry-policy.ts';
 import type { AttemptResult, Sender } from './send.ts';
+
+/** What the delivery policy needs from the worker's settings. */
+export interface PolicySettings {
+  /** A subscription's max_in_flight when it sets none (HAMMER_SUBSCRIPTION_MAX_IN_FLIGHT). */
+  defaultMaxInFlight: number;
+  /** How long an attempt over its in-flight limit waits for a slot before its delivery is parked, ms. */
+  inFlightWaitMs: number;
+  /** The most a Retry-After may delay an attempt, seconds (HAMMER_RETRY_AFTER_MAX). */
+  retryAfterMax: number;
+  breaker: BreakerSettings;
+  /** The worker processes alive now (each takes an equal share of an in-flight cap). */
+  workers: () => number;
+}
+
+export const defaultPolicySettings: PolicySettings = {
+  defaultMaxInFlight: 256,
+  inFlightWaitMs: 50,
+  retryAfterMax: 3600,
+  breaker: { failures: 0, cooldown: 30, maxCooldown: 600, disableAfter: 0 },
+  workers: () => 1,
+};
 
 export interface DeliverTaskOptions {
   pool: DatabasePool;
@@ -18,6 +45,7 @@ export interface DeliverTaskOptions {
   onAttempt?: (result: AttemptResult) => void;
   /** How loads and records are grouped; the defaults suit the worker's concurrency. */
   batch?: BatcherOptions;
+  policy?: PolicySettings;
 }
 
 function isPayload(payload: unknown): payload is DeliverPayload {
@@ -25,7 +53,15 @@ function isPayload(payload: unknown): payload is DeliverPayload {
   return typeof p?.delivery_id === 'string' && (Number.isInteger(p.attempt) || (typeof p.resend === 'string' && p.resend !== ''));
 }
 
-export function deliverTask({ pool, sender, logger, onAttempt, batch = { maxSize: 32, maxWaitMs: 2 } }: DeliverTaskOptions): Task {
+/** Why a delivery must wait without an attempt, if it must: its subscription is not active, or its breaker is open (a probe goes). */
+function mustWait(delivery: EngineDeliveryRow): string | undefined {
+  if (delivery.subscription_status !== 'active') return delivery.subscription_status;
+  if (delivery.breaker_state === 'open') return 'breaker_open';
+  if (delivery.breaker_state === 'probing' && delivery.breaker_probe_delivery_id !== delivery.id) return 'breaker_probing';
+  return undefined;
+}
+
+export function deliverTask({ pool, sender, logger, onAttempt, batch = { maxSize: 32, maxWaitMs: 2 }, policy = defaultPolicySettings }: DeliverTaskOptions): Task {
   const load = createBatcher(async (ids: string[]) => {
     const found = new Map((await getDeliveries(pool, [...new Set(ids)])).map((d) => [d.id, d]));
     return ids.map((id): EngineDeliveryRow | undefined => found.get(id));
@@ -40,6 +76,25 @@ export function deliverTask({ pool, sender, logger, onAttempt, batch = { maxSize
     return Promise.all(records.map(async (r, i) => (duplicate[i] ? (await recordAttempts(pool, [r]))[0] : rows.get(r.delivery_id))));
   }, batch);
 
+  const park = createBatcher(async (items: { delivery_id: string; attempt: number }[]) => {
+    const parked = new Set(await parkDeliveries(pool, items));
+    return items.map((item) => parked.has(item.delivery_id));
+  }, batch);
+
+  // Each attempt that ends pulls one parked delivery of its subscription back into the queue: what
+  // keeps a subscription's deliveries moving, oldest first, at its in-flight limit.
+  const unpark = createBatcher(async (subscriptionIds: string[]) => {
+    const counts = new Map<string, number>();
+    for (const id of subscriptionIds) counts.set(id, (counts.get(id) ?? 0) + 1);
+    await unparkDeliveries(pool, [...counts].map(([subscription_id, count]) => ({ subscription_id, count })));
+    return subscriptionIds.map(() => undefined);
+  }, batch);
+
+  const inFlight = createInFlightLimits();
+  /** Subscriptions this process parked deliveries of for their in-flight limit (their loads may not show it yet). */
+  const parkedHere = new Set<string>();
+  const breaker = createBreakerRecorder(pool, policy.breaker, batch, logger);
+
   return async (payload) => {
     if (!isPayload(payload)) {
       logger.error({ payload }, 'worker-invalid-job-payload');
@@ -50,14 +105,66 @@ export function deliverTask({ pool, sender, logger, onAttempt, batch = { maxSize
     // Gone (deleted), finished, or already past this attempt (a job re-run after a crash): nothing to do.
     // A resend attempts the delivery whatever its status (the record skips one already recorded).
     if (!delivery || (!resend && (delivery.status !== 'pending' || delivery.delivery_attempts >= payload.attempt))) return;
+    const subscriptionId = delivery.subscription_id;
 
-    const result = await sender.send(delivery);
-    // The failure kind is for the metrics; the attempt is stored without it.
-    const { failure: _failure, ...stored } = result;
-    const attemptId = resend ? payload.resend : newId();
-    const recorded = await record({ delivery_id: delivery.id, attempt: delivery.delivery_attempts + 1, outcome: { id: attemptId, ...stored }, resend });
+    // A resend is an operator's explicit request: it goes whatever the subscription's status, and
+    // waits for an in-flight slot rather than being parked (a parked delivery's job is an ordinary attempt).
+    if (!resend) {
+      const reason = mustWait(delivery);
+      if (reason) {
+        if (await park({ delivery_id: delivery.id, attempt: payload.attempt })) logger.debug({ delivery_id: delivery.id, reason }, 'worker-delivery-parked');
+        return;
+      }
+    }
+    const cap = localShare(delivery.max_in_flight || policy.defaultMaxInFlight, policy.workers());
+    if (!(await inFlight.acquire(subscriptionId, cap, resend ? 3_600_000 : policy.inFlightWaitMs))) {
+      const attempt = (payload as { attempt: number }).attempt;
+      parkedHere.add(subscriptionId);
+      await park({ delivery_id: delivery.id, attempt });
+      // A slot may have freed while it was parked: pull one back so none waits for the sweep.
+      if (inFlight.count(subscriptionId) < inFlight.limit(subscriptionId, cap)) await unpark(subscriptionId);
+      return;
+    }
+
+    let result: AttemptResult;
+    let attemptId: string;
+    let recorded: Awaited<ReturnType<typeof record>>;
+    try {
+      if (!resend && delivery.rate_limit > 0 && !payload.rate_slot) {
+        // Over the rate, the attempt moves to the slot it reserved, without holding a worker slot meanwhile.
+        const wait = await reserveRateSlot(pool, subscriptionId, delivery.rate_limit);
+        if (wait > 0.005) {
+          await deferToRateSlot(pool, delivery.id, payload.attempt, wait);
+          inFlight.release(subscriptionId, true, cap);
+          return;
+        }
+      }
+      result = await sender.send(delivery);
+      inFlight.release(subscriptionId, result.success, cap);
+    } catch (error) {
+      inFlight.release(subscriptionId, true, cap);
+      throw error;
+    }
+    // The failure kind is for the metrics, retry_after for the retry's time; the attempt is stored without them.
+    const { failure: _failure, retry_after: retryAfter, ...stored } = result;
+    attemptId = resend ? payload.resend : newId();
+    const retryDelay = nextAttemptDelay({
+      policy: delivery.retry_policy,
+      baseDelay: delivery.delivery_attempt_delay,
+      retry: delivery.delivery_attempts + 1,
+      retryAfter,
+      retryAfterMax: policy.retryAfterMax,
+    });
+    recorded = await record({ delivery_id: delivery.id, attempt: delivery.delivery_attempts + 1, outcome: { id: attemptId, ...stored }, resend, retry_delay: retryDelay });
+
+    if (delivery.has_parked || parkedHere.has(subscriptionId)) {
+      parkedHere.delete(subscriptionId);
+      await unpark(subscriptionId);
+    }
     if (!recorded) return; // another worker recorded this attempt first
     onAttempt?.(result);
+    if (result.response_status_code === 410) await disableGone(delivery.id, subscriptionId);
+    breaker.record({ subscription_id: subscriptionId, succeeded: result.success, probe: delivery.breaker_probe_delivery_id === delivery.id });
     logger.info(
       {
         id: attemptId,
@@ -68,9 +175,16 @@ export function deliverTask({ pool, sender, logger, onAttempt, batch = { maxSize
         ...(result.error ? { error: result.error } : {}),
         status: recorded.status,
         delivery_attempts: recorded.delivery_attempts,
+        ...(recorded.status === 'pending' ? { scheduled_at: recorded.scheduled_at } : {}),
         ...(resend ? { resend } : {}),
       },
       'worker-delivery-attempt-created',
     );
   };
+
+  /** 410 Gone: the receiver says the endpoint is gone for good; its deliveries wait (parked) until a user makes it active again. */
+  async function disableGone(deliveryId: string, subscriptionId: string) {
+    const reason = `disabled by hammer at ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}: the receiver answered 410 Gone to delivery ${deliveryId}`;
+    if (await disableSubscription(pool, subscriptionId, reason)) logger.warn({ subscription_id: subscriptionId, reason }, 'subscription-disabled');
+  }
 }

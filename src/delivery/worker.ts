@@ -6,13 +6,14 @@ import { abortable } from 'abort-controller-x';
 import { makeWorkerUtils, parseCronItems, run, type WorkerEvents } from 'graphile-worker';
 import type { DatabasePool } from '../db/pool.ts';
 import type { DestinationPolicy } from '../destinations.ts';
-import { deleteExpiredIdempotencyKeys } from '../store/idempotency-keys.ts';
+import { liveWorkerProcesses } from '../store/delivery-policy.ts';
 import { deliverTask as deliverTaskName } from '../store/jobs.ts';
 import { graphileLogger, type Logger } from '../observability/logger.ts';
 import { version } from '../version.ts';
 import { startHeartbeat } from './heartbeats.ts';
 import { createSender, type AttemptResult } from './send.ts';
-import { deliverTask } from './task.ts';
+import { cronSchedule, policyTasks } from './policy-tasks.ts';
+import { defaultPolicySettings, deliverTask, type PolicySettings } from './task.ts';
 
 export interface WorkerSettings {
   concurrency: number;
@@ -25,6 +26,10 @@ export interface WorkerSettings {
   shutdownTimeout: number;
   /** Where webhooks may go (default: hammer's, private networks allowed). */
   destinations?: DestinationPolicy;
+  /** The delivery policy's server settings (in-flight default, Retry-After cap, circuit breaker). */
+  policy?: Partial<Omit<PolicySettings, 'workers'>>;
+  /** How often this process counts the live worker processes, ms (default 5000). */
+  workerCountIntervalMs?: number;
 }
 
 export interface DeliveryWorker {
@@ -33,9 +38,6 @@ export interface DeliveryWorker {
 }
 
 const cleanupEveryMs = 60 * 60 * 1000;
-
-/** The cron task that deletes expired idempotency keys: every 10 minutes, once per cluster (graphile-worker cron). */
-export const expireIdempotencyKeysTask = 'hammer_expire_idempotency_keys';
 
 /** The graphile-worker options for the delivery task list (shared with graphile.config.ts). */
 export function workerPreset(settings: Pick<WorkerSettings, 'concurrency' | 'pollInterval'>) {
@@ -61,6 +63,16 @@ export async function startDeliveryWorker(options: {
   const { databaseUrl, pool, settings, logger } = options;
   const sender = createSender({ responseMaxBytes: settings.attemptResponseMaxBytes, userAgent: `hammer/${version}`, destinations: settings.destinations });
   const heartbeat = startHeartbeat(pool, settings.staleAfter, logger);
+  const policy: PolicySettings = { ...defaultPolicySettings, ...settings.policy, workers: () => workers };
+  let workers = 1;
+  const countWorkers = () =>
+    liveWorkerProcesses(pool, settings.staleAfter).then(
+      (count) => void (workers = Math.max(1, count)),
+      (error: unknown) => logger.warn({ err: error }, 'worker-count-failed'),
+    );
+  // Each live process takes an equal share of a subscription's in-flight cap; recounted every 5 s.
+  const countTimer = setInterval(countWorkers, settings.workerCountIntervalMs ?? 5000);
+  countTimer.unref();
   const events: WorkerEvents = new EventEmitter();
   events.on('pool:create', ({ workerPool }) => heartbeat.add(workerPool.id));
   events.on('worker:create', ({ worker }) => heartbeat.add(worker.workerId));
@@ -71,17 +83,12 @@ export async function startDeliveryWorker(options: {
     maxPoolSize: Math.min(settings.concurrency, 10) + 2,
     noHandleSignals: true,
     // graphile-worker's cron runs each scheduled time once per cluster, whatever the number of workers.
-    parsedCronItems: parseCronItems([{ task: expireIdempotencyKeysTask, match: '*/10 * * * *', identifier: expireIdempotencyKeysTask }]),
+    parsedCronItems: parseCronItems(cronSchedule.map((item) => ({ ...item, identifier: item.task }))),
     logger: graphileLogger(logger),
     events,
     taskList: {
-      [deliverTaskName]: deliverTask({ pool, sender, logger, onAttempt: options.onAttempt }),
-      [expireIdempotencyKeysTask]: async () => {
-        // Batches of 10,000 rows, each its own short statement, until none is left.
-        let deleted = 0;
-        for (let batch = await deleteExpiredIdempotencyKeys(pool); batch > 0; batch = await deleteExpiredIdempotencyKeys(pool)) deleted += batch;
-        if (deleted > 0) logger.info({ deleted }, 'idempotency-keys-expired');
-      },
+      [deliverTaskName]: deliverTask({ pool, sender, logger, onAttempt: options.onAttempt, policy }),
+      ...policyTasks(pool, policy, logger),
     },
     preset: workerPreset(settings),
   });
@@ -95,12 +102,14 @@ export async function startDeliveryWorker(options: {
   void cleanup();
   const cleanupTimer = setInterval(cleanup, cleanupEveryMs);
   cleanupTimer.unref();
+  void countWorkers();
   logger.info({ concurrency: settings.concurrency }, 'worker-started');
 
   return {
     async stop() {
       logger.info('worker-shutdown-started');
       clearInterval(cleanupTimer);
+      clearInterval(countTimer);
       const timeout = AbortSignal.timeout(settings.shutdownTimeout * 1000);
       const stopped = await abortable(timeout, runner.stop()).then(
         () => true,

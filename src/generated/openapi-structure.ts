@@ -179,6 +179,7 @@ export const operations: Record<OperationId, StructuralOperation> = {
         "allowReserved": true,
         "schema": {},
       },
+      {"name":"status","in":"query","required":false,"schema":{}},
     ],
     "responses": {
       "200": {
@@ -765,6 +766,24 @@ export const openApiStructure = {
           "field_violations": {"type":"array","items":{"$ref":"#/components/schemas/FieldViolation"}},
         },
       },
+      "CircuitBreaker": {
+        "type": "object",
+        "description": "The subscription's circuit breaker (HAMMER_CIRCUIT_BREAKER_FAILURES; off by default, then always closed).\n`open`: after that many consecutive failed attempts, deliveries wait without attempts until\n`next_probe_at`; `probing`: one delivery is being tried; a success closes it.\n",
+        "required": ["state"],
+        "properties": {
+          "state": {"type":"string","enum":["closed","open","probing"]},
+          "opened_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When it opened (absent when closed).",
+          },
+          "next_probe_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When the next probe is due (absent when closed).",
+          },
+        },
+      },
       "CreateApiKeyResponse": {
         "type": "object",
         "required": ["api_key","key"],
@@ -861,7 +880,7 @@ export const openApiStructure = {
       "DeliveryStatus": {
         "type": "string",
         "enum": ["pending","completed","failed"],
-        "description": "pending until an attempt succeeds (completed) or max_delivery_attempts attempts failed (failed).",
+        "description": "pending until an attempt succeeds (completed) or max_delivery_attempts attempts failed (failed). A\npending delivery's scheduled_at is when its next attempt is due (a paused subscription's deliveries\nwait past it).\n",
       },
       "Empty": {"type":"object","description":"An empty object.","additionalProperties":false},
       "Error": {
@@ -973,6 +992,29 @@ export const openApiStructure = {
         "required": ["replayed"],
         "properties": {"replayed":{"type":"integer","description":"How many deliveries were created."}},
       },
+      "RetryPolicy": {
+        "type": "object",
+        "description": "The subscription's retry policy, with every default filled in.",
+        "required": ["strategy","max_delay","jitter","schedule"],
+        "properties": {
+          "strategy": {"$ref":"#/components/schemas/RetryStrategy"},
+          "max_delay": {"type":"integer","description":"The longest wait of `exponential`, in seconds."},
+          "jitter": {
+            "type": "number",
+            "description": "The fraction by which each wait varies at random, both ways.",
+          },
+          "schedule": {
+            "type": "array",
+            "description": "The waits of `schedule`, in seconds (empty for the other strategies).",
+            "items": {"type":"integer"},
+          },
+        },
+      },
+      "RetryStrategy": {
+        "type": "string",
+        "enum": ["fixed","exponential","schedule"],
+        "description": "`fixed`: every retry waits delivery_attempt_delay (hammer). `exponential`: retry n waits\ndelivery_attempt_delay × 2^(n−1), at most max_delay. `schedule`: the waits listed in `schedule`.\n",
+      },
       "Subscription": {
         "type": "object",
         "description": "An endpoint subscribed to one topic; every message of the topic is delivered to its url.",
@@ -989,6 +1031,13 @@ export const openApiStructure = {
           "updated_at",
           "include_secret_in_body",
           "dead_letter_topic_id",
+          "retry_policy",
+          "status",
+          "status_reason",
+          "status_changed_at",
+          "max_in_flight",
+          "rate_limit",
+          "circuit_breaker",
         ],
         "properties": {
           "id": {"$ref":"#/components/schemas/Id"},
@@ -1021,7 +1070,28 @@ export const openApiStructure = {
             "type": "string",
             "description": "The topic a message is published to for each delivery that fails for good; \"\" when none.",
           },
+          "retry_policy": {"$ref":"#/components/schemas/RetryPolicy"},
+          "status": {"$ref":"#/components/schemas/SubscriptionStatus"},
+          "status_reason": {
+            "type": "string",
+            "description": "Who or what set the status, when and why (\"\" for a subscription that was always active).",
+          },
+          "status_changed_at": {"$ref":"#/components/schemas/Timestamp"},
+          "max_in_flight": {
+            "type": "integer",
+            "description": "Attempts of this subscription in flight at once, across all workers; 0 means HAMMER_SUBSCRIPTION_MAX_IN_FLIGHT.",
+          },
+          "rate_limit": {
+            "type": "integer",
+            "description": "Attempts per second at most, across all workers; 0 means no limit.",
+          },
+          "circuit_breaker": {"$ref":"#/components/schemas/CircuitBreaker"},
         },
+      },
+      "SubscriptionStatus": {
+        "type": "string",
+        "enum": ["active","paused","disabled"],
+        "description": "`active`: deliveries are attempted. `paused` (set by a user) and `disabled` (set by hammer: the\nreceiver answered 410 Gone, or the circuit breaker stayed open for HAMMER_SUBSCRIPTION_DISABLE_AFTER):\nmessages still create deliveries, but none is attempted and no attempt is counted until the\nsubscription is active again; then they go out, oldest first.\n",
       },
       "Timestamp": {"type":"string","format":"date-time","description":"RFC 3339 time in UTC.","readOnly":true},
       "Topic": {

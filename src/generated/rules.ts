@@ -14,6 +14,10 @@ export interface FieldRule {
   readonly enum?: readonly string[];
   readonly minItems?: number;
   readonly maxItems?: number;
+  /** A nested object's members. */
+  readonly properties?: Readonly<Record<string, FieldRule>>;
+  /** Each item of a list of plain values. */
+  readonly items?: FieldRule;
 }
 
 /** The rules of one request's fields, by field name, in the contract's order. */
@@ -21,6 +25,15 @@ export type FieldRules = Readonly<Record<string, FieldRule>>;
 
 /** The values of components.schemas.DeliveryStatus. */
 export const deliveryStatuses = ['pending', 'completed', 'failed'] as const;
+
+/** The values of components.schemas.SubscriptionStatus. */
+export const subscriptionStatuses = ['active', 'paused', 'disabled'] as const;
+
+/** The values of components.schemas.SubscriptionStatusChange. */
+export const subscriptionStatusChanges = ['active', 'paused'] as const;
+
+/** The values of components.schemas.RetryStrategy. */
+export const retryStrategies = ['fixed', 'exponential', 'schedule'] as const;
 
 /** The values of components.schemas.ApiKeyScope. */
 export const apiKeyScopes = ['read', 'publish', 'admin'] as const;
@@ -56,6 +69,7 @@ export const rules = {
     created_at_gte: { type: 'string', maxLength: 64, pattern: /^(\d{4}-\d\d-\d\d([Tt ]\d\d:\d\d(:\d\d(\.\d+)?)?([Zz]|[+-]\d\d(:?\d\d)?))?)?$/u, patternMessage: 'must be an RFC 3339 timestamp (2021-03-18T11:10:29Z) or a date (2021-03-18)', format: 'time-filter', formatMessage: 'must be an RFC 3339 timestamp (2021-03-18T11:10:29Z) or a date (2021-03-18)' },
     created_at_lt: { type: 'string', maxLength: 64, pattern: /^(\d{4}-\d\d-\d\d([Tt ]\d\d:\d\d(:\d\d(\.\d+)?)?([Zz]|[+-]\d\d(:?\d\d)?))?)?$/u, patternMessage: 'must be an RFC 3339 timestamp (2021-03-18T11:10:29Z) or a date (2021-03-18)', format: 'time-filter', formatMessage: 'must be an RFC 3339 timestamp (2021-03-18T11:10:29Z) or a date (2021-03-18)' },
     created_at_lte: { type: 'string', maxLength: 64, pattern: /^(\d{4}-\d\d-\d\d([Tt ]\d\d:\d\d(:\d\d(\.\d+)?)?([Zz]|[+-]\d\d(:?\d\d)?))?)?$/u, patternMessage: 'must be an RFC 3339 timestamp (2021-03-18T11:10:29Z) or a date (2021-03-18)', format: 'time-filter', formatMessage: 'must be an RFC 3339 timestamp (2021-03-18T11:10:29Z) or a date (2021-03-18)' },
+    status: { type: 'string', enum: subscriptionStatuses },
   },
   /** components.schemas.SubscriptionCreate */
   SubscriptionCreate: {
@@ -69,6 +83,10 @@ export const rules = {
     delivery_attempt_timeout: { type: 'integer', required: true, minimum: 1, maximum: 3600 },
     include_secret_in_body: { type: 'boolean' },
     dead_letter_topic_id: { type: 'string', maxLength: 255, pattern: /^[\w.+-]*$/u },
+    retry_policy: { type: 'object', properties: { strategy: { type: 'string', enum: retryStrategies }, max_delay: { type: 'integer', minimum: 1, maximum: 2592000 }, jitter: { type: 'number', minimum: 0, maximum: 1 }, schedule: { type: 'array', maxItems: 100, items: { type: 'integer', minimum: 1, maximum: 2592000 } } } },
+    status: { type: 'string', enum: subscriptionStatusChanges },
+    max_in_flight: { type: 'integer', minimum: 0, maximum: 100000 },
+    rate_limit: { type: 'integer', minimum: 0, maximum: 100000 },
   },
   /** components.schemas.SubscriptionUpdate */
   SubscriptionUpdate: {
@@ -81,6 +99,10 @@ export const rules = {
     delivery_attempt_timeout: { type: 'integer', minimum: 1, maximum: 3600 },
     include_secret_in_body: { type: 'boolean' },
     dead_letter_topic_id: { type: 'string', maxLength: 255, pattern: /^[\w.+-]*$/u },
+    retry_policy: { type: 'object', properties: { strategy: { type: 'string', enum: retryStrategies }, max_delay: { type: 'integer', minimum: 1, maximum: 2592000 }, jitter: { type: 'number', minimum: 0, maximum: 1 }, schedule: { type: 'array', maxItems: 100, items: { type: 'integer', minimum: 1, maximum: 2592000 } } } },
+    status: { type: 'string', enum: subscriptionStatusChanges },
+    max_in_flight: { type: 'integer', minimum: 0, maximum: 100000 },
+    rate_limit: { type: 'integer', minimum: 0, maximum: 100000 },
   },
   /** components.schemas.SecretRotation */
   SecretRotation: {

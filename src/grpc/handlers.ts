@@ -1,6 +1,6 @@
 // The RPCs of hammer.v1.Hammer, each a thin adapter from the proto request to the service its REST
 // twin calls. proto3 cannot tell an unset field from its zero value, so "" and 0 mean "not given".
-import type { HammerServiceImplementation } from '../generated/proto/hammer/v1/hammer.ts';
+import type { HammerServiceImplementation, Subscription } from '../generated/proto/hammer/v1/hammer.ts';
 import type { Services } from '../services/index.ts';
 
 /** A proto message's fields, without those at their zero value. */
@@ -20,6 +20,17 @@ export function withoutZeroValues<T extends object>(message: T | undefined): Giv
   return given;
 }
 
+/**
+ * A subscription's given fields, its retry_policy's too (an empty strategy or schedule is not given;
+ * max_delay and jitter are proto3 optional, so an explicit jitter of 0 is kept).
+ */
+function subscriptionFields(subscription: Subscription | undefined) {
+  const { retry_policy, ...fields } = withoutZeroValues(subscription);
+  if (!retry_policy) return fields;
+  const { schedule, ...policy } = withoutZeroValues(retry_policy);
+  return { ...fields, retry_policy: { ...policy, ...(schedule && schedule.length > 0 ? { schedule } : {}), jitter: retry_policy.jitter } };
+}
+
 export function hammerHandlers(services: Services): HammerServiceImplementation {
   const { topics, subscriptions, messages, deliveries, deliveryAttempts, apiKeys } = services;
   return {
@@ -30,12 +41,15 @@ export function hammerHandlers(services: Services): HammerServiceImplementation 
     deleteTopic: async ({ id }) => (await topics.delete(id), {}),
 
     // An empty secret_token gets a generated one.
-    createSubscription: ({ subscription }) => subscriptions.create(withoutZeroValues(subscription)),
-    // A partial update, as the REST PATCH. dead_letter_topic_id is proto3 optional: "" given clears it.
+    createSubscription: ({ subscription }) => subscriptions.create(subscriptionFields(subscription)),
+    // A partial update, as the REST PATCH. dead_letter_topic_id, max_in_flight and rate_limit are
+    // proto3 optional: "" or 0 given clears them.
     updateSubscription: ({ subscription }) =>
       subscriptions.update(subscription?.id ?? '', {
-        ...withoutZeroValues(subscription),
+        ...subscriptionFields(subscription),
         dead_letter_topic_id: subscription?.dead_letter_topic_id,
+        max_in_flight: subscription?.max_in_flight,
+        rate_limit: subscription?.rate_limit,
       }),
     getSubscription: ({ id }) => subscriptions.get(id),
     listSubscriptions: (request) => subscriptions.list(withoutZeroValues(request)),

@@ -1,4 +1,5 @@
-// `hammer_deliveries{status}` and `hammer_delivery_oldest_pending_age_seconds`, read from the database
+// `hammer_deliveries{status}`, `hammer_delivery_oldest_pending_age_seconds` and
+// `hammer_subscriptions{status, circuit_breaker}`, read from the database
 // when scraped (through a reader the caller gives: the store's), with the last values kept when a read
 // fails or runs late.
 import { abortable } from 'abort-controller-x';
@@ -22,7 +23,12 @@ export interface DeliveryGauges {
   estimated: Record<DeliveryStatus, boolean>;
   /** Seconds since the oldest pending delivery was created; 0 when none is pending. */
   oldestPendingAgeSeconds: number;
+  /** Subscriptions by status and circuit breaker state (the combinations that exist). */
+  subscriptions: { status: string; circuit_breaker: string; count: number }[];
 }
+
+const subscriptionStatuses = ['active', 'paused', 'disabled'] as const;
+const breakerStates = ['closed', 'open', 'probing'] as const;
 
 /** Reads the gauges, counting at most `limits` rows per status, its statements cut off after `timeoutMs`. */
 export type ReadDeliveryGauges = (limits: DeliveryGaugeLimits, timeoutMs: number) => Promise<DeliveryGauges>;
@@ -98,6 +104,18 @@ export function registerDeliveryGauges(registry: Registry, readGauges: ReadDeliv
       await refresh();
       if (!last) return;
       for (const status of deliveryStatuses) this.set({ status }, last.deliveries[status]);
+    },
+  });
+  new Gauge({
+    name: 'hammer_subscriptions',
+    help: 'Subscriptions by status (active, paused, disabled) and circuit breaker state (closed, open, probing).',
+    labelNames: ['status', 'circuit_breaker'] as const,
+    registers: [registry],
+    async collect() {
+      await refresh();
+      if (!last) return;
+      for (const status of subscriptionStatuses) for (const circuit_breaker of breakerStates) this.set({ status, circuit_breaker }, 0);
+      for (const { status, circuit_breaker, count } of last.subscriptions) this.set({ status, circuit_breaker }, count);
     },
   });
   new Gauge({

@@ -40,12 +40,46 @@ async function checkDeadLetterTopic(pool: ServiceContext['pool'], topicId: strin
   if (!(await getTopic(pool, deadLetterTopicId))) throw violation(`topic ${deadLetterTopicId} does not exist`);
 }
 
+/** A retry policy as written (absent members take their defaults), complete; jitter is 0 for fixed, 0.2 otherwise. */
+export function completeRetryPolicy(written: Partial<Schemas['RetryPolicyInput']> | undefined): Schemas['RetryPolicy'] {
+  const strategy = written?.strategy ?? 'fixed';
+  return {
+    strategy,
+    max_delay: written?.max_delay ?? 3600,
+    jitter: written?.jitter ?? (strategy === 'fixed' ? 0 : 0.2),
+    schedule: [...(written?.schedule ?? [])],
+  };
+}
+
+/**
+ * What the contract cannot say of a retry policy: a schedule goes with the `schedule` strategy (and
+ * it with one), with at most one wait per retry (max_delivery_attempts − 1).
+ */
+function checkRetryPolicy(policy: Schemas['RetryPolicyInput'] | undefined, maxDeliveryAttempts: number): void {
+  if (!policy) return;
+  const violation = (field: string, description: string) => invalid('invalid_subscription', [{ field: `retry_policy.${field}`, description }]);
+  const schedule = policy.schedule ?? [];
+  if (policy.strategy === 'schedule' && schedule.length === 0) throw violation('schedule', 'cannot be blank with strategy schedule');
+  if (policy.strategy !== 'schedule' && schedule.length > 0) throw violation('schedule', 'is only for strategy schedule');
+  if (schedule.length > maxDeliveryAttempts - 1) {
+    throw violation('schedule', `must have at most max_delivery_attempts - 1 (${maxDeliveryAttempts - 1}) entries, one per retry`);
+  }
+}
+
+/** A status change as the store records it, with who made it and when. */
+function statusChange(status: Schemas['SubscriptionStatusChange'] | undefined) {
+  if (!status) return undefined;
+  const at = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  return { status, reason: `${status === 'paused' ? 'paused' : 'made active'} through the API at ${at}` };
+}
+
 export function subscriptionService({ pool, pagination, secretTokenLength, includeSecretInBody = true, destinations = defaultDestinationPolicy }: ServiceContext) {
 
   return {
     async create(input: Unchecked<Schemas['SubscriptionCreate']>): Promise<Schemas['Subscription']> {
       const created = validate<Schemas['SubscriptionCreate']>('invalid_subscription', rules.SubscriptionCreate, input);
       checkDestination(destinations, created.url);
+      checkRetryPolicy(created.retry_policy, created.max_delivery_attempts);
       await checkDeadLetterTopic(pool, created.topic_id, created.dead_letter_topic_id);
       return store.insertSubscription(pool, {
         id: created.id,
@@ -58,6 +92,11 @@ export function subscriptionService({ pool, pagination, secretTokenLength, inclu
         delivery_attempt_timeout: created.delivery_attempt_timeout,
         include_secret_in_body: created.include_secret_in_body ?? includeSecretInBody,
         dead_letter_topic_id: created.dead_letter_topic_id,
+        retry_policy: completeRetryPolicy(created.retry_policy),
+        // A new subscription is active unless created paused: nothing to record then.
+        status_change: created.status === 'paused' ? statusChange('paused') : undefined,
+        max_in_flight: created.max_in_flight,
+        rate_limit: created.rate_limit,
       });
     },
 
@@ -73,6 +112,7 @@ export function subscriptionService({ pool, pagination, secretTokenLength, inclu
       if (change.topic_id && change.topic_id !== current.topic_id) {
         throw invalid('invalid_subscription', [{ field: 'topic_id', description: `cannot be changed (it is ${current.topic_id})` }]);
       }
+      checkRetryPolicy(change.retry_policy ?? current.retry_policy, change.max_delivery_attempts ?? current.max_delivery_attempts);
       await checkDeadLetterTopic(pool, current.topic_id, change.dead_letter_topic_id);
       return subscription.found(
         await store.updateSubscription(pool, id, {
@@ -84,6 +124,10 @@ export function subscriptionService({ pool, pagination, secretTokenLength, inclu
           delivery_attempt_timeout: change.delivery_attempt_timeout,
           include_secret_in_body: change.include_secret_in_body,
           dead_letter_topic_id: change.dead_letter_topic_id,
+          retry_policy: change.retry_policy && completeRetryPolicy(change.retry_policy),
+          status_change: statusChange(change.status),
+          max_in_flight: change.max_in_flight,
+          rate_limit: change.rate_limit,
         }),
       );
     },

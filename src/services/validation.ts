@@ -101,12 +101,24 @@ export function firstViolation(rule: FieldRule, value: unknown): string | undefi
   return undefined;
 }
 
-/** One violation per failing field, in the order of the rules. */
-export function violations(rules: FieldRules, input: Readonly<Record<string, unknown>>): FieldViolation[] {
+/**
+ * One violation per failing field, in the order of the rules; a nested object's members and a list's
+ * items are checked once the object or list itself passes (named `retry_policy.schedule[2]`).
+ */
+export function violations(rules: FieldRules, input: Readonly<Record<string, unknown>>, prefix = ''): FieldViolation[] {
   const found: FieldViolation[] = [];
-  for (const [field, rule] of Object.entries(rules)) {
-    const description = firstViolation(rule, input[field]);
+  for (const [name, rule] of Object.entries(rules)) {
+    const field = `${prefix}${name}`;
+    const value = input[name];
+    const description = firstViolation(rule, value);
     if (description) found.push({ field, description });
+    else if (rule.properties && value != null) found.push(...violations(rule.properties, value as Record<string, unknown>, `${field}.`));
+    else if (rule.items && Array.isArray(value)) {
+      value.forEach((item, index) => {
+        const itemDescription = firstViolation(rule.items!, item) ?? (item == null ? messages.blank : undefined);
+        if (itemDescription) found.push({ field: `${field}[${index}]`, description: itemDescription });
+      });
+    }
   }
   return found;
 }

@@ -3,10 +3,10 @@
 import { sql } from 'slonik';
 import { z } from 'zod';
 import type { DeliveryAttemptRow } from './rows.ts';
-import { deliveryRow } from './rows.ts';
+import { deliveryRow, subscriptionRow } from './rows.ts';
 import { deliverJobSpec, resendJobSpec } from './jobs.ts';
 import { publishCtes } from './messages.ts';
-import { tableQueries, type Db } from './table.ts';
+import { isoTime, tableQueries, type Db } from './table.ts';
 
 const deliveries = tableQueries('deliveries', deliveryRow);
 
@@ -18,6 +18,15 @@ const deliveries = tableQueries('deliveries', deliveryRow);
 export const engineDeliveryRow = deliveryRow.extend({
   include_secret_in_body: z.boolean(),
   signing_secrets: z.array(z.string()),
+  // The delivery policy, as the subscription has it now (see src/delivery/admission.ts).
+  subscription_status: subscriptionRow.shape.status,
+  retry_policy: subscriptionRow.shape.retry_policy,
+  max_in_flight: z.number().int(),
+  rate_limit: z.number().int(),
+  breaker_state: subscriptionRow.shape.circuit_breaker.shape.state,
+  breaker_probe_delivery_id: z.string().nullable(),
+  /** Some of the subscription's deliveries are parked: each attempt that ends unparks one. */
+  has_parked: z.boolean(),
 });
 export type EngineDeliveryRow = z.infer<typeof engineDeliveryRow>;
 
@@ -41,6 +50,8 @@ export interface AttemptRecord {
   attempt: number;
   outcome: AttemptOutcome;
   resend?: boolean;
+  /** Seconds until the next attempt, should this one fail with retries left (the retry policy's wait); absent: delivery_attempt_delay. */
+  retry_delay?: number;
 }
 
 const recorded = z.object({
@@ -51,8 +62,6 @@ const recorded = z.object({
   jobs: z.number().int(),
 });
 
-/** A timestamptz as the API writes it: `2021-03-18T11:10:29.748Z`. */
-const isoTime = (column: ReturnType<typeof sql.fragment>) => sql.fragment`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 const timeColumns = new Set(['scheduled_at', 'created_at', 'updated_at']);
 
@@ -79,15 +88,16 @@ export function getDeliveries(db: Db, ids: readonly string[]) {
 export function getDeliveriesSql(ids: readonly string[]) {
   return sql.prepared('hammer_get_deliveries', engineDeliveryRow)`
     select ${engineColumns}, s.include_secret_in_body,
-      array_remove(array[s.secret_token, case when s.previous_secret_expires_at > now() then s.previous_secret_token end], null) as signing_secrets
+      array_remove(array[s.secret_token, case when s.previous_secret_expires_at > now() then s.previous_secret_token end], null) as signing_secrets,
+      s.status as subscription_status, s.retry_policy, s.max_in_flight, s.rate_limit, s.breaker_state, s.breaker_probe_delivery_id,
+      exists (select from deliveries p where p.subscription_id = s.id and p.parked) as has_parked
     from deliveries d join subscriptions s on s.id = d.subscription_id
     where d.id = any(${sql.array(ids, 'text')})`;
 }
 
 /**
  * Records attempts in one statement: inserts each attempt, moves its delivery on (completed; failed
- * once max_delivery_attempts attempts failed; else pending again after delivery_attempt_delay
- * seconds) and adds the jobs of the next attempts. A record whose delivery is gone or already past
+ * once max_delivery_attempts attempts failed; else pending again after its retry_delay seconds) and adds the jobs of the next attempts. A record whose delivery is gone or already past
  * that attempt (a job run twice after a crash) changes nothing and is missing from the result.
  * A resend, whatever the delivery's status, is recorded once (by its attempt id): a success completes
  * the delivery, a failure leaves it as it is; it neither counts in delivery_attempts nor adds a job.
@@ -101,10 +111,11 @@ export function recordAttempts(db: Db, records: readonly AttemptRecord[]) {
 }
 
 export function recordAttemptsSql(records: readonly AttemptRecord[]) {
-  const rows = records.map(({ delivery_id, attempt, outcome: o, resend = false }) => [
+  const rows = records.map(({ delivery_id, attempt, outcome: o, resend = false, retry_delay }) => [
     delivery_id,
     resend,
     attempt - 1,
+    retry_delay ?? null,
     o.id,
     o.request,
     o.response,
@@ -119,8 +130,8 @@ export function recordAttemptsSql(records: readonly AttemptRecord[]) {
   // a primary-key lookup in every plan (EXPLAIN (GENERIC_PLAN)).
   return sql.prepared('hammer_record_attempts', recorded)`
     with outcome as (
-      select * from ${sql.unnest(rows, ['text', 'bool', 'int4', 'text', 'text', 'text', 'int4', 'int4', 'bool', 'text'])}
-        as o (delivery_id, resend, attempts_before, id, request, response, response_status_code, execution_duration, success, error)
+      select * from ${sql.unnest(rows, ['text', 'bool', 'int4', 'float8', 'text', 'text', 'text', 'int4', 'int4', 'bool', 'text'])}
+        as o (delivery_id, resend, attempts_before, retry_delay, id, request, response, response_status_code, execution_duration, success, error)
     ),
     delivery as (
       update deliveries d set
@@ -132,7 +143,7 @@ export function recordAttemptsSql(records: readonly AttemptRecord[]) {
           else 'pending' end,
         scheduled_at = case
           when o.success or o.resend or d.delivery_attempts + 1 >= d.max_delivery_attempts then d.scheduled_at
-          else now() + make_interval(secs => d.delivery_attempt_delay) end,
+          else now() + make_interval(secs => coalesce(o.retry_delay, d.delivery_attempt_delay)) end,
         updated_at = now()
       from outcome o
       where d.id = any(${sql.array(records.map((r) => r.delivery_id), 'text')})

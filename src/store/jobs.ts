@@ -10,7 +10,43 @@ export const deliverTask = 'deliver';
  * for a resend (POST /v1/deliveries/{id}/resend), the id its extra attempt is recorded under, so a
  * resend job run twice (after a crash) records one attempt.
  */
-export type DeliverPayload = { delivery_id: string; attempt: number } | { delivery_id: string; resend: string };
+export type DeliverPayload = { delivery_id: string; attempt: number; rate_slot?: boolean } | { delivery_id: string; resend: string };
+
+/** The task that unparks a subscription's waiting deliveries (it became active, or its breaker closed). */
+export const unparkTask = 'hammer_unpark';
+
+/** The task that starts a circuit breaker's probe when its cooldown is over. */
+export const breakerProbeTask = 'hammer_breaker_probe';
+
+/** Their payload. */
+export interface SubscriptionJobPayload {
+  subscription_id: string;
+}
+
+/** A `graphile_worker.job_spec` of the unpark task for `subscriptionId` (a SQL expression), due now. */
+export function unparkJobSpec(subscriptionId: ReturnType<typeof sql.fragment>) {
+  return sql.fragment`row(
+    ${unparkTask}, json_build_object('subscription_id', ${subscriptionId}), null, null, null, null, null, null
+  )::graphile_worker.job_spec`;
+}
+
+/** A `graphile_worker.job_spec` of the breaker probe task for `subscriptionId`, due at `runAt`. */
+export function breakerProbeJobSpec(subscriptionId: ReturnType<typeof sql.fragment>, runAt: ReturnType<typeof sql.fragment>) {
+  return sql.fragment`row(
+    ${breakerProbeTask}, json_build_object('subscription_id', ${subscriptionId}), null, ${runAt}, null, null, null, null
+  )::graphile_worker.job_spec`;
+}
+
+/**
+ * A `graphile_worker.job_spec` for attempt `attempt` of `deliveryId` at its rate-limit slot `runAt`:
+ * the slot is already reserved, so the attempt goes without asking for another.
+ */
+export function rateSlotJobSpec(deliveryId: ReturnType<typeof sql.fragment>, attempt: ReturnType<typeof sql.fragment>, runAt: ReturnType<typeof sql.fragment>) {
+  return sql.fragment`row(
+    ${deliverTask}, json_build_object('delivery_id', ${deliveryId}, 'attempt', ${attempt}, 'rate_slot', true),
+    null, ${runAt}, null, null, null, null
+  )::graphile_worker.job_spec`;
+}
 
 /** A `graphile_worker.job_spec` for a resend of `deliveryId` due now, its attempt recorded as `attemptId`. */
 export function resendJobSpec(deliveryId: ReturnType<typeof sql.fragment>, attemptId: ReturnType<typeof sql.fragment>) {

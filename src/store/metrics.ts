@@ -65,6 +65,9 @@ export function readDeliveryGauges(db: Db, limits: DeliveryGaugeLimits, timeoutM
         estimated[status] = true;
       }
     }
-    return { deliveries, estimated, oldestPendingAgeSeconds: Math.max(0, counts.oldest_pending_age_seconds ?? 0) };
+    // Subscriptions are few next to deliveries: an exact count.
+    const subscriptions = await tx.any(sql.type(z.object({ status: z.string(), circuit_breaker: z.string(), count: z.number() }))`
+      select status, breaker_state as circuit_breaker, count(*)::int as count from subscriptions group by 1, 2`);
+    return { deliveries, estimated, oldestPendingAgeSeconds: Math.max(0, counts.oldest_pending_age_seconds ?? 0), subscriptions: [...subscriptions] };
   });
 }

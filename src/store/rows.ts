@@ -2,7 +2,7 @@
 // tied to the contract's type (`satisfies`), so a column that drifts from openapi.yaml fails to compile.
 import { z } from 'zod';
 import type { components } from '../generated/openapi.ts';
-import { deliveryStatuses } from '../generated/rules.ts';
+import { deliveryStatuses, retryStrategies, subscriptionStatuses } from '../generated/rules.ts';
 
 type Schemas = components['schemas'];
 
@@ -33,6 +33,23 @@ export const subscriptionRow = z.object({
     .string()
     .nullable()
     .transform((id) => id ?? ''),
+  retry_policy: z.object({
+    strategy: z.enum(retryStrategies),
+    max_delay: z.number().int(),
+    jitter: z.number(),
+    schedule: z.array(z.number().int()),
+  }),
+  status: z.enum(subscriptionStatuses),
+  status_reason: z.string(),
+  status_changed_at: timestamp,
+  max_in_flight: z.number().int(),
+  rate_limit: z.number().int(),
+  // Built by the store (subscriptionBreaker); the opened_at and next_probe_at of a closed breaker are absent.
+  circuit_breaker: z.object({
+    state: z.enum(['closed', 'open', 'probing']),
+    opened_at: z.string().optional(),
+    next_probe_at: z.string().optional(),
+  }),
 }) satisfies z.ZodType<Schemas['Subscription'], unknown>;
 
 export const messageRow = z.object({

@@ -3,9 +3,20 @@ import { sql } from 'slonik';
 import { z } from 'zod';
 import { subscriptionRow, type SubscriptionRow } from './rows.ts';
 import { mapViolations } from './errors.ts';
-import { tableQueries, type Db } from './table.ts';
+import { unparkJobSpec } from './jobs.ts';
+import { isoTime, tableQueries, type Db } from './table.ts';
 
-const subscriptions = tableQueries('subscriptions', subscriptionRow);
+/** The circuit breaker as the API shows it (the breaker_* columns keep the engine's state). */
+const circuitBreaker = sql.fragment`jsonb_strip_nulls(jsonb_build_object(
+  'state', breaker_state, 'opened_at', ${isoTime(sql.fragment`breaker_opened_at`)}, 'next_probe_at', ${isoTime(sql.fragment`breaker_next_probe_at`)}))`;
+
+/** Hammer's retry policy: every retry waits delivery_attempt_delay. */
+export const fixedRetryPolicy: SubscriptionRow['retry_policy'] = { strategy: 'fixed', max_delay: 3600, jitter: 0, schedule: [] };
+
+/** The fields of a subscription row that are expressions, not columns. */
+export const computedSubscriptionFields = { circuit_breaker: circuitBreaker };
+
+const subscriptions = tableQueries('subscriptions', subscriptionRow, computedSubscriptionFields);
 
 export const getSubscription = subscriptions.get;
 export const listSubscriptions = subscriptions.list;
@@ -15,37 +26,77 @@ export const deleteSubscription = subscriptions.remove;
  * The columns a client sets (the row without its id and timestamps); include_secret_in_body defaults
  * to true, dead_letter_topic_id ("" or absent: none) to none.
  */
-export type SubscriptionFields = Omit<SubscriptionRow, 'id' | 'created_at' | 'updated_at' | 'include_secret_in_body' | 'dead_letter_topic_id'> & {
+export type SubscriptionFields = Pick<
+  SubscriptionRow,
+  'topic_id' | 'name' | 'url' | 'secret_token' | 'max_delivery_attempts' | 'delivery_attempt_delay' | 'delivery_attempt_timeout'
+> & {
+  /** Absent: fixed (hammer's). */
+  retry_policy?: SubscriptionRow['retry_policy'] | undefined;
   include_secret_in_body?: boolean | undefined;
   dead_letter_topic_id?: string | undefined;
+  /** active (default) or paused, with why. */
+  status_change?: { status: 'active' | 'paused'; reason: string } | undefined;
+  max_in_flight?: number | undefined;
+  rate_limit?: number | undefined;
 };
 
 export function insertSubscription(db: Db, s: SubscriptionFields & { id: string }) {
   return mapViolations('subscription', () =>
     db.one(sql.type(subscriptionRow)`
-      insert into subscriptions (id, topic_id, name, url, secret_token, max_delivery_attempts, delivery_attempt_delay, delivery_attempt_timeout, include_secret_in_body, dead_letter_topic_id)
-      values (${s.id}, ${s.topic_id}, ${s.name}, ${s.url}, ${s.secret_token}, ${s.max_delivery_attempts}, ${s.delivery_attempt_delay}, ${s.delivery_attempt_timeout}, ${s.include_secret_in_body ?? true}, ${s.dead_letter_topic_id || null})
+      insert into subscriptions (id, topic_id, name, url, secret_token, max_delivery_attempts, delivery_attempt_delay, delivery_attempt_timeout,
+        include_secret_in_body, dead_letter_topic_id, retry_policy, status, status_reason, max_in_flight, rate_limit)
+      values (${s.id}, ${s.topic_id}, ${s.name}, ${s.url}, ${s.secret_token}, ${s.max_delivery_attempts}, ${s.delivery_attempt_delay}, ${s.delivery_attempt_timeout},
+        ${s.include_secret_in_body ?? true}, ${s.dead_letter_topic_id || null}, ${sql.jsonb(s.retry_policy ?? fixedRetryPolicy)}, ${s.status_change?.status ?? 'active'},
+        ${s.status_change?.reason ?? ''}, ${s.max_in_flight ?? 0}, ${s.rate_limit ?? 0})
       returning ${subscriptions.columns}`),
   );
 }
 
 /**
  * Changes the given fields (the topic never changes; a dead_letter_topic_id of "" clears it); null
- * when there is no subscription with this id.
+ * when there is no subscription with this id. A status change records its reason and time; back to
+ * active, it also closes the circuit breaker and queues the job that unparks its waiting deliveries.
  */
 export function updateSubscription(db: Db, id: string, changes: Partial<Omit<SubscriptionFields, 'topic_id'>>) {
-  const assignments = Object.entries(changes)
+  const { status_change: status, retry_policy, ...columns } = changes;
+  const assignments = Object.entries(columns)
     .filter(([, value]) => value !== undefined)
     .map(([column, value]) =>
       column === 'dead_letter_topic_id'
         ? sql.fragment`dead_letter_topic_id = nullif(${value as string}, '')`
         : sql.fragment`${sql.identifier([column])} = ${value as string | number | boolean}`,
     );
+  if (retry_policy) assignments.push(sql.fragment`retry_policy = ${sql.jsonb(retry_policy)}`);
+  if (status) {
+    const changed = sql.fragment`s.status <> ${status.status}`;
+    assignments.push(
+      sql.fragment`status = ${status.status}`,
+      sql.fragment`status_reason = case when ${changed} then ${status.reason} else s.status_reason end`,
+      sql.fragment`status_changed_at = case when ${changed} then now() else s.status_changed_at end`,
+    );
+    if (status.status === 'active') assignments.push(...closedBreaker);
+  }
+  const resumed = status?.status === 'active';
   return db.maybeOne(sql.type(subscriptionRow)`
-    update subscriptions set ${sql.join([...assignments, sql.fragment`updated_at = now()`], sql.fragment`, `)}
-    where id = ${id}
-    returning ${subscriptions.columns}`);
+    with s as (
+      update subscriptions s set ${sql.join([...assignments, sql.fragment`updated_at = now()`], sql.fragment`, `)}
+      where s.id = ${id}
+      returning ${subscriptions.columns}
+    ),
+    unpark as (
+      select graphile_worker.add_jobs(array[${unparkJobSpec(sql.fragment`s.id`)}]) from s where ${resumed}
+    )
+    select s.* from s, (select count(*) from unpark) as jobs`);
 }
+
+/** The assignments that close a subscription's circuit breaker. */
+export const closedBreaker = [
+  sql.fragment`breaker_state = 'closed'`,
+  sql.fragment`breaker_opened_at = null`,
+  sql.fragment`breaker_next_probe_at = null`,
+  sql.fragment`breaker_cooldown = 0`,
+  sql.fragment`breaker_probe_delivery_id = null`,
+];
 
 /**
  * Makes `secretToken` the subscription's secret; the one it replaces keeps signing for

@@ -36,10 +36,19 @@ function whereClause(query: ListQuery) {
   return conditions.length === 0 ? sql.fragment`true` : sql.join(conditions, sql.fragment` and `);
 }
 
-export function tableQueries<Row extends z.ZodObject>(table: string, row: Row) {
+/** A timestamptz as the API writes it: `2021-03-18T11:10:29.748Z`. */
+export const isoTime = (column: ReturnType<typeof sql.fragment>) => sql.fragment`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/**
+ * `computed`: fields of the row that are an expression over the table's columns rather than a column
+ * (the subscription's circuit_breaker object).
+ */
+export function tableQueries<Row extends z.ZodObject>(table: string, row: Row, computed: Record<string, ReturnType<typeof sql.fragment>> = {}) {
   const name = sql.identifier([table]);
   const columns = sql.join(
-    Object.keys(row.shape).map((column) => sql.identifier([column])),
+    Object.keys(row.shape).map((column) =>
+      computed[column] ? sql.fragment`${computed[column]} as ${sql.identifier([column])}` : sql.identifier([column]),
+    ),
     sql.fragment`, `,
   );
   const listSql = (query: ListQuery) => sql.type(row)`

@@ -42,9 +42,23 @@ test('a proto-file client creates a topic, a subscription and a message and read
   };
   const subscription = await call('CreateSubscription', { subscription: fields });
   assert.deepEqual(
-    { ...subscription, created_at: undefined, updated_at: undefined },
-    { ...fields, include_secret_in_body: true, dead_letter_topic_id: '', created_at: undefined, updated_at: undefined },
+    { ...subscription, created_at: undefined, updated_at: undefined, status_changed_at: undefined },
+    {
+      ...fields,
+      include_secret_in_body: true,
+      dead_letter_topic_id: '',
+      retry_policy: { strategy: 'fixed', max_delay: 3600, jitter: 0, schedule: [] },
+      status: 'active',
+      status_reason: '',
+      max_in_flight: 0,
+      rate_limit: 0,
+      circuit_breaker: { state: 'closed', opened_at: null, next_probe_at: null },
+      created_at: undefined,
+      updated_at: undefined,
+      status_changed_at: undefined,
+    },
   );
+  assert.deepEqual(subscription.status_changed_at, subscription.created_at);
   assertRecent(subscription.created_at);
   assert.deepEqual(await call('GetSubscription', { id: fields.id }), subscription);
   const { subscriptions } = await call('ListSubscriptions', { limit: 50 });

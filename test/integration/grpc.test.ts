@@ -129,11 +129,30 @@ test('subscriptions: CreateSubscription, GetSubscription, UpdateSubscription (pa
   const topic = await createTopic();
   const fields = subscriptionFields(topic.id);
   const created = await client.createSubscription({ subscription: fields });
-  assert.deepEqual(Object.keys(created).sort(), [...Object.keys(fields), 'created_at', 'updated_at', 'include_secret_in_body', 'dead_letter_topic_id'].sort());
+  const policyKeys = ['retry_policy', 'status', 'status_reason', 'status_changed_at', 'max_in_flight', 'rate_limit', 'circuit_breaker'];
   assert.deepEqual(
-    { ...created, created_at: undefined, updated_at: undefined },
-    { ...fields, include_secret_in_body: true, dead_letter_topic_id: '', created_at: undefined, updated_at: undefined },
+    Object.keys(created).sort(),
+    [...Object.keys(fields), 'created_at', 'updated_at', 'include_secret_in_body', 'dead_letter_topic_id', ...policyKeys].sort(),
   );
+  // A subscription created as in hammer's README has hammer's policy: fixed retries, active, no caps, breaker closed.
+  assert.deepEqual(
+    { ...created, created_at: undefined, updated_at: undefined, status_changed_at: undefined },
+    {
+      ...fields,
+      include_secret_in_body: true,
+      dead_letter_topic_id: '',
+      retry_policy: { strategy: 'fixed', max_delay: 3600, jitter: 0, schedule: [] },
+      status: 'active',
+      status_reason: '',
+      max_in_flight: 0,
+      rate_limit: 0,
+      circuit_breaker: { state: 'closed', opened_at: undefined, next_probe_at: undefined },
+      created_at: undefined,
+      updated_at: undefined,
+      status_changed_at: undefined,
+    },
+  );
+  assert.equal(created.status_changed_at, created.created_at);
   assert.match(created.created_at!, timestamp);
   assert.equal(created.updated_at, created.created_at);
   assert.deepEqual(await client.getSubscription({ id: created.id }), created);

@@ -5,6 +5,7 @@ import { before, test } from 'node:test';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { deliveryAttemptRow, deliveryRow, messageRow, subscriptionRow, topicRow } from '../../src/store/rows.ts';
+import { computedSubscriptionFields } from '../../src/store/subscriptions.ts';
 import { tableQueries, type ListQuery } from '../../src/store/table.ts';
 import { createTestDatabase } from '../helpers/database.ts';
 import { describePlan, planNodes, type PlanNode } from '../helpers/plans.ts';
@@ -36,7 +37,7 @@ before(async () => {
 const plan = z.object({ 'QUERY PLAN': z.array(z.object({ Plan: z.record(z.string(), z.unknown()) })) });
 
 async function explain(table: string, row: Parameters<typeof tableQueries>[1], query: Partial<ListQuery>) {
-  const list = tableQueries(table, row).listSql({ limit: 25, offset: 0, ...query });
+  const list = tableQueries(table, row, table === 'subscriptions' ? computedSubscriptionFields : {}).listSql({ limit: 25, offset: 0, ...query });
   const result = await pool.one(sql.type(plan)`explain (format json) ${list}`);
   return planNodes(result['QUERY PLAN'][0]!.Plan as unknown as PlanNode);
 }
@@ -44,6 +45,7 @@ async function explain(table: string, row: Parameters<typeof tableQueries>[1], q
 const cases: [string, Parameters<typeof tableQueries>[1], Partial<ListQuery>, string][] = [
   ['topics', topicRow, {}, 'topics_created_at_idx'],
   ['subscriptions', subscriptionRow, { created_at_gte: '2020-01-01T00:00:00Z' }, 'subscriptions_created_at_idx'],
+  ['subscriptions', subscriptionRow, { equal: { status: 'paused' } }, 'subscriptions_status_idx'],
   ['messages', messageRow, { equal: { topic_id: 'topic-7' } }, 'messages_topic_id_idx'],
   ['messages', messageRow, { created_at_lt: new Date(Date.now() - 3_600_000).toISOString() }, 'messages_created_at_idx'],
   ['deliveries', deliveryRow, { equal: { topic_id: 'topic-3' } }, 'deliveries_topic_id_idx'],

@@ -168,6 +168,27 @@ test('the deliveries gauges count real rows, and follow attempts as they are rec
   assert.ok(age > 0 && Math.abs(age - oldest) < 5, `oldest pending age ${age} s (database says ${oldest} s)`);
 });
 
+test('hammer_subscriptions counts subscriptions by status and circuit breaker state', async () => {
+  const fresh = await createTestDatabase();
+  const metrics = createMetrics({ deliveryGauges: gaugesOf(fresh.pool) });
+  await fresh.pool.query(sql.unsafe`insert into topics (id, name) values ('t', 'T')`);
+  const add = (id: string, status: string, breaker: string) =>
+    fresh.pool.query(sql.unsafe`
+      insert into subscriptions (id, topic_id, name, url, secret_token, max_delivery_attempts, delivery_attempt_delay, delivery_attempt_timeout, status, breaker_state)
+      values (${id}, 't', 'S', 'http://127.0.0.1:9', 'secret', 1, 1, 1, ${status}, ${breaker})`);
+  await add('a', 'active', 'closed');
+  await add('b', 'active', 'closed');
+  await add('c', 'active', 'open');
+  await add('d', 'paused', 'closed');
+  await add('e', 'disabled', 'open');
+  const families = await scrape(metrics.registry);
+  assert.equal(value(families, 'hammer_subscriptions', { status: 'active', circuit_breaker: 'closed' }), 2);
+  assert.equal(value(families, 'hammer_subscriptions', { status: 'active', circuit_breaker: 'open' }), 1);
+  assert.equal(value(families, 'hammer_subscriptions', { status: 'paused', circuit_breaker: 'closed' }), 1);
+  assert.equal(value(families, 'hammer_subscriptions', { status: 'disabled', circuit_breaker: 'open' }), 1);
+  assert.equal(value(families, 'hammer_subscriptions', { status: 'active', circuit_breaker: 'probing' }), 0);
+});
+
 test('the oldest pending age is 0 when nothing is pending', async () => {
   const empty = await createTestDatabase();
   const metrics = createMetrics({ deliveryGauges: gaugesOf(empty.pool) });

@@ -39,12 +39,22 @@ test('POST /v1/subscriptions creates a subscription and answers 200 with every f
   };
   const subscription = ok(await api.call('POST', '/v1/subscriptions', { subscription: input }));
   assertKeys(subscription, subscriptionKeys);
-  const { created_at, updated_at, include_secret_in_body, dead_letter_topic_id, ...fields } = subscription;
-  assert.deepEqual(fields, input);
+  const { created_at, updated_at, include_secret_in_body, dead_letter_topic_id, status_changed_at, ...fields } = subscription;
+  // hammer's behaviour for a subscription created as in its README: fixed retries, active, no caps.
+  assert.deepEqual(fields, {
+    ...input,
+    retry_policy: { strategy: 'fixed', max_delay: 3600, jitter: 0, schedule: [] },
+    status: 'active',
+    status_reason: '',
+    max_in_flight: 0,
+    rate_limit: 0,
+    circuit_breaker: { state: 'closed' },
+  });
   assert.equal(include_secret_in_body, true, "hammer's format unless asked otherwise");
   assert.equal(dead_letter_topic_id, '', 'no dead-letter topic: ""');
   assertTimestamp(created_at);
   assert.equal(updated_at, created_at);
+  assert.equal(status_changed_at, created_at);
   assert.deepEqual(ok(await api.call('GET', '/v1/subscriptions/httpbin-post')), subscription);
 });
 

@@ -43,6 +43,12 @@ const defaults: Config = {
   deliveryPrivateNetworks: 'allow',
   deliveryAllowedNetworks: [],
   deliveryHttpsOnly: false,
+  subscriptionMaxInFlight: 256,
+  retryAfterMax: 3600,
+  circuitBreakerFailures: 0,
+  circuitBreakerCooldown: 30,
+  circuitBreakerMaxCooldown: 600,
+  subscriptionDisableAfter: 0,
 };
 
 /** Asserts `env` is refused with a ConfigError whose message names `variable`. */
@@ -99,6 +105,12 @@ test('every variable overrides its default', () => {
     HAMMER_DELIVERY_PRIVATE_NETWORKS: 'deny',
     HAMMER_DELIVERY_ALLOWED_NETWORKS: '10.1.0.0/16, fd00::/8',
     HAMMER_DELIVERY_HTTPS_ONLY: 'true',
+    HAMMER_SUBSCRIPTION_MAX_IN_FLIGHT: '16',
+    HAMMER_RETRY_AFTER_MAX: '10m',
+    HAMMER_CIRCUIT_BREAKER_FAILURES: '5',
+    HAMMER_CIRCUIT_BREAKER_COOLDOWN: '1m',
+    HAMMER_CIRCUIT_BREAKER_MAX_COOLDOWN: '1h',
+    HAMMER_SUBSCRIPTION_DISABLE_AFTER: '5d',
   };
   assert.deepEqual(loadConfig(env), {
     databaseUrl: 'postgres://user:password@db:5432/hammer?sslmode=disable',
@@ -133,6 +145,12 @@ test('every variable overrides its default', () => {
     deliveryPrivateNetworks: 'deny',
     deliveryAllowedNetworks: ['10.1.0.0/16', 'fd00::/8'],
     deliveryHttpsOnly: true,
+    subscriptionMaxInFlight: 16,
+    retryAfterMax: 600,
+    circuitBreakerFailures: 5,
+    circuitBreakerCooldown: 60,
+    circuitBreakerMaxCooldown: 3600,
+    subscriptionDisableAfter: 432000,
   } satisfies Config);
 });
 

@@ -11,6 +11,7 @@ const gauges = (pending: number, oldest = 0): DeliveryGauges => ({
   deliveries: { pending, completed: 10, failed: 1 },
   estimated: { pending: false, completed: false, failed: false },
   oldestPendingAgeSeconds: oldest,
+  subscriptions: [],
 });
 
 /** A reader whose answers the test gives, one per read, and which remembers how it was called. */

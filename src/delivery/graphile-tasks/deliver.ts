@@ -1,6 +1,7 @@
-// The `deliver` task for operators who run the plain graphile-worker CLI (see graphile.config.ts):
-// the same task as `hammer worker`, built from the HAMMER_* configuration on first use, and released
-// when the worker pool is (so `graphile-worker --once` exits on its own once the jobs are done).
+// hammer's tasks for operators who run the plain graphile-worker CLI (see graphile.config.ts): this
+// file is the `deliver` task, and builds what every task file here shares (`hammerTask`), the same
+// tasks as `hammer worker`, from the HAMMER_* configuration on first use, released when the worker
+// pool is (so `graphile-worker --once` exits on its own once the jobs are done).
 // (`hammer worker` adds what the plain CLI lacks: heartbeats, stale-job release, metrics, health.)
 import type { Task } from 'graphile-worker';
 import { loadConfig, loadDotEnv } from '../../config.ts';
@@ -8,11 +9,13 @@ import { createDatabasePool } from '../../db/pool.ts';
 import { destinationPolicyOf } from '../../destinations.ts';
 import { createLogger } from '../../observability/logger.ts';
 import { version } from '../../version.ts';
+import { policyTasks } from '../policy-tasks.ts';
 import { createSender } from '../send.ts';
 import { deliverTask } from '../task.ts';
+import { deliverTask as deliverTaskName } from '../../store/jobs.ts';
 
 interface Built {
-  task: Task;
+  tasks: Record<string, Task>;
   /** Closes the task's database pool and HTTP agent. */
   release(): Promise<void>;
 }
@@ -30,8 +33,21 @@ async function build(): Promise<Built> {
     userAgent: `hammer/${version}`,
     destinations: destinationPolicyOf(config),
   });
+  const policy = {
+    defaultMaxInFlight: config.subscriptionMaxInFlight,
+    inFlightWaitMs: 50,
+    retryAfterMax: config.retryAfterMax,
+    breaker: {
+      failures: config.circuitBreakerFailures,
+      cooldown: config.circuitBreakerCooldown,
+      maxCooldown: Math.max(config.circuitBreakerCooldown, config.circuitBreakerMaxCooldown),
+      disableAfter: config.subscriptionDisableAfter,
+    },
+    // The plain CLI keeps no heartbeats: each process takes a whole in-flight cap.
+    workers: () => 1,
+  };
   return {
-    task: deliverTask({ pool, sender, logger }),
+    tasks: { [deliverTaskName]: deliverTask({ pool, sender, logger, policy }), ...policyTasks(pool, policy, logger) },
     async release() {
       await sender.close();
       await pool.end();
@@ -39,12 +55,15 @@ async function build(): Promise<Built> {
   };
 }
 
-const deliver: Task = async (payload, helpers) => {
-  built ??= build();
-  return (await built).task(payload, helpers);
-};
+/** hammer's task `name`, built on first use. */
+export function hammerTask(name: string): Task {
+  return async (payload, helpers) => {
+    built ??= build();
+    return (await built).tasks[name]!(payload, helpers);
+  };
+}
 
-export default deliver;
+export default hammerTask(deliverTaskName);
 
 /** Releases what the task holds, if it ran (graphile.config.ts calls it on `pool:release`); a later job builds it again. */
 export async function releaseDeliverTask(): Promise<void> {

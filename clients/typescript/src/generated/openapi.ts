@@ -435,7 +435,9 @@ export interface components {
          */
         Timestamp: string;
         /**
-         * @description pending until an attempt succeeds (completed) or max_delivery_attempts attempts failed (failed).
+         * @description pending until an attempt succeeds (completed) or max_delivery_attempts attempts failed (failed). A
+         *     pending delivery's scheduled_at is when its next attempt is due (a paused subscription's deliveries
+         *     wait past it).
          * @enum {string}
          */
         DeliveryStatus: "pending" | "completed" | "failed";
@@ -491,6 +493,82 @@ export interface components {
             include_secret_in_body: boolean;
             /** @description The topic a message is published to for each delivery that fails for good; "" when none. */
             dead_letter_topic_id: string;
+            retry_policy: components["schemas"]["RetryPolicy"];
+            status: components["schemas"]["SubscriptionStatus"];
+            /** @description Who or what set the status, when and why ("" for a subscription that was always active). */
+            status_reason: string;
+            status_changed_at: components["schemas"]["Timestamp"];
+            /** @description Attempts of this subscription in flight at once, across all workers; 0 means HAMMER_SUBSCRIPTION_MAX_IN_FLIGHT. */
+            max_in_flight: number;
+            /** @description Attempts per second at most, across all workers; 0 means no limit. */
+            rate_limit: number;
+            circuit_breaker: components["schemas"]["CircuitBreaker"];
+        };
+        /**
+         * @description `active`: deliveries are attempted. `paused` (set by a user) and `disabled` (set by hammer: the
+         *     receiver answered 410 Gone, or the circuit breaker stayed open for HAMMER_SUBSCRIPTION_DISABLE_AFTER):
+         *     messages still create deliveries, but none is attempted and no attempt is counted until the
+         *     subscription is active again; then they go out, oldest first.
+         * @enum {string}
+         */
+        SubscriptionStatus: "active" | "paused" | "disabled";
+        /**
+         * @description `paused` stops attempts (deliveries wait, nothing is lost); `active` resumes them, also after hammer
+         *     disabled the subscription. `disabled` cannot be set: only hammer disables a subscription.
+         * @enum {string}
+         */
+        SubscriptionStatusChange: "active" | "paused";
+        /**
+         * @description How long a delivery waits before each retry. Absent on create: `fixed` (hammer's behaviour); on update,
+         *     a retry_policy replaces the whole policy (absent members take their defaults). A retry never waits
+         *     less than a 429 or 503 response's Retry-After asks (capped at HAMMER_RETRY_AFTER_MAX).
+         */
+        RetryPolicyInput: {
+            strategy?: components["schemas"]["RetryStrategy"];
+            /** @description The longest wait of `exponential`, in seconds. Default 3600. */
+            max_delay?: number;
+            /** @description The fraction (0 to 1) by which each wait varies at random, both ways. Default 0 for `fixed`, 0.2 otherwise. */
+            jitter?: number;
+            /**
+             * @description `schedule` only: the wait before each retry in seconds (5, 300, 1800, 7200 is Svix's start), at most
+             *     max_delivery_attempts − 1 entries; retries past its end wait its last entry.
+             */
+            schedule?: number[];
+        };
+        /**
+         * @description `fixed`: every retry waits delivery_attempt_delay (hammer). `exponential`: retry n waits
+         *     delivery_attempt_delay × 2^(n−1), at most max_delay. `schedule`: the waits listed in `schedule`.
+         * @enum {string}
+         */
+        RetryStrategy: "fixed" | "exponential" | "schedule";
+        /** @description The subscription's retry policy, with every default filled in. */
+        RetryPolicy: {
+            strategy: components["schemas"]["RetryStrategy"];
+            /** @description The longest wait of `exponential`, in seconds. */
+            max_delay: number;
+            /** @description The fraction by which each wait varies at random, both ways. */
+            jitter: number;
+            /** @description The waits of `schedule`, in seconds (empty for the other strategies). */
+            schedule: number[];
+        };
+        /**
+         * @description The subscription's circuit breaker (HAMMER_CIRCUIT_BREAKER_FAILURES; off by default, then always closed).
+         *     `open`: after that many consecutive failed attempts, deliveries wait without attempts until
+         *     `next_probe_at`; `probing`: one delivery is being tried; a success closes it.
+         */
+        CircuitBreaker: {
+            /** @enum {string} */
+            state: "closed" | "open" | "probing";
+            /**
+             * Format: date-time
+             * @description When it opened (absent when closed).
+             */
+            opened_at?: string;
+            /**
+             * Format: date-time
+             * @description When the next probe is due (absent when closed).
+             */
+            next_probe_at?: string;
         };
         /** @description The fields of a new subscription; other fields are ignored. */
         SubscriptionCreate: {
@@ -505,6 +583,10 @@ export interface components {
             delivery_attempt_timeout: components["schemas"]["AttemptTimeout"];
             include_secret_in_body?: components["schemas"]["IncludeSecretInBody"];
             dead_letter_topic_id?: components["schemas"]["DeadLetterTopicId"];
+            retry_policy?: components["schemas"]["RetryPolicyInput"];
+            status?: components["schemas"]["SubscriptionStatusChange"];
+            max_in_flight?: components["schemas"]["MaxInFlight"];
+            rate_limit?: components["schemas"]["RateLimit"];
         };
         /** @description The fields to change; absent fields keep their value, other fields are ignored. */
         SubscriptionUpdate: {
@@ -518,7 +600,19 @@ export interface components {
             delivery_attempt_timeout?: components["schemas"]["AttemptTimeout"];
             include_secret_in_body?: components["schemas"]["IncludeSecretInBody"];
             dead_letter_topic_id?: components["schemas"]["DeadLetterTopicId"];
+            retry_policy?: components["schemas"]["RetryPolicyInput"];
+            status?: components["schemas"]["SubscriptionStatusChange"];
+            max_in_flight?: components["schemas"]["MaxInFlight"];
+            rate_limit?: components["schemas"]["RateLimit"];
         };
+        /**
+         * @description Attempts of this subscription in flight at once across all workers (each worker takes an equal share);
+         *     more wait without taking a worker's slot. 0 or absent on create: HAMMER_SUBSCRIPTION_MAX_IN_FLIGHT;
+         *     absent on update keeps it, 0 returns to the default.
+         */
+        MaxInFlight: number;
+        /** @description Attempts per second at most, across all workers. 0 or absent on create means none; absent on update keeps it, 0 removes it. */
+        RateLimit: number;
         /**
          * @description Another existing topic (not the subscription's own), to which hammer publishes a message for each
          *     of the subscription's deliveries that fails for good. Absent or "" on create: none; "" on update
@@ -926,6 +1020,8 @@ export interface components {
         message_id: components["schemas"]["IdFilter"];
         /** @description Only attempts of this delivery. */
         delivery_id: components["schemas"]["IdFilter"];
+        /** @description Only subscriptions in this status. */
+        subscription_status: components["schemas"]["SubscriptionStatus"];
         /** @description Only deliveries in this status. */
         status: components["schemas"]["DeliveryStatus"];
     };
@@ -1110,6 +1206,8 @@ export interface operations {
                 created_at_lt?: components["parameters"]["created_at_lt"];
                 /** @description Only items created at or before this time. */
                 created_at_lte?: components["parameters"]["created_at_lte"];
+                /** @description Only subscriptions in this status. */
+                status?: components["parameters"]["subscription_status"];
             };
             header?: never;
             path?: never;
@@ -1176,7 +1274,21 @@ export interface operations {
                      *       "created_at": "2021-03-18T11:10:05.855Z",
                      *       "updated_at": "2021-03-18T11:10:05.855Z",
                      *       "include_secret_in_body": true,
-                     *       "dead_letter_topic_id": ""
+                     *       "dead_letter_topic_id": "",
+                     *       "retry_policy": {
+                     *         "strategy": "fixed",
+                     *         "max_delay": 3600,
+                     *         "jitter": 0,
+                     *         "schedule": []
+                     *       },
+                     *       "status": "active",
+                     *       "status_reason": "",
+                     *       "status_changed_at": "2021-03-18T11:10:05.855Z",
+                     *       "max_in_flight": 0,
+                     *       "rate_limit": 0,
+                     *       "circuit_breaker": {
+                     *         "state": "closed"
+                     *       }
                      *     }
                      */
                     "application/json": components["schemas"]["Subscription"];

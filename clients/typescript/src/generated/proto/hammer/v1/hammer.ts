@@ -116,7 +116,71 @@ export interface Subscription {
    * or "" on create: none; not set on update: unchanged; "" on update: cleared. Always set in answers
    * ("" when none).
    */
-  dead_letter_topic_id?: string | undefined;
+  dead_letter_topic_id?:
+    | string
+    | undefined;
+  /**
+   * How long a delivery waits before each retry. Not set on create: fixed (hammer's behaviour); set on
+   * update: replaces the whole policy. Always set in answers, with its defaults filled in.
+   */
+  retry_policy:
+    | RetryPolicy
+    | undefined;
+  /**
+   * active, paused or disabled. On create and update only "active" or "paused" ("" keeps it); hammer
+   * sets disabled (410 Gone, or the circuit breaker open for HAMMER_SUBSCRIPTION_DISABLE_AFTER).
+   */
+  status: string;
+  /** Read only: who or what set the status, when and why ("" for a subscription always active). */
+  status_reason: string;
+  /** Read only: when the status last changed. */
+  status_changed_at:
+    | string
+    | undefined;
+  /**
+   * Attempts in flight at once across all workers; 0 means HAMMER_SUBSCRIPTION_MAX_IN_FLIGHT. Not set
+   * on update: unchanged.
+   */
+  max_in_flight?:
+    | number
+    | undefined;
+  /** Attempts per second at most, across all workers; 0 means none. Not set on update: unchanged. */
+  rate_limit?:
+    | number
+    | undefined;
+  /** Read only: the circuit breaker's state. */
+  circuit_breaker: CircuitBreaker | undefined;
+}
+
+/** How long a delivery waits before each retry. */
+export interface RetryPolicy {
+  /**
+   * fixed (default: every retry waits delivery_attempt_delay), exponential (retry n waits
+   * delivery_attempt_delay x 2^(n-1), at most max_delay) or schedule (the waits listed in schedule).
+   */
+  strategy: string;
+  /** The longest wait of exponential, seconds; not set means 3600. */
+  max_delay?:
+    | number
+    | undefined;
+  /** The fraction (0 to 1) by which each wait varies at random; not set means 0 for fixed, 0.2 otherwise. */
+  jitter?:
+    | number
+    | undefined;
+  /** schedule only: the wait before each retry, seconds; at most max_delivery_attempts - 1 entries. */
+  schedule: number[];
+}
+
+/** A subscription's circuit breaker (HAMMER_CIRCUIT_BREAKER_FAILURES). */
+export interface CircuitBreaker {
+  /** closed, open (deliveries wait until next_probe_at) or probing (one delivery is being tried). */
+  state: string;
+  /** When it opened; not set when closed. */
+  opened_at:
+    | string
+    | undefined;
+  /** When the next probe is due; not set when closed. */
+  next_probe_at: string | undefined;
 }
 
 export interface CreateSubscriptionRequest {
@@ -211,6 +275,8 @@ export interface ListSubscriptionsRequest {
   created_at_lt: string;
   /** Only items created at or before this time (RFC 3339). */
   created_at_lte: string;
+  /** Only subscriptions in this status: active, paused or disabled. */
+  status: string;
 }
 
 export interface ListSubscriptionsResponse {
@@ -1124,6 +1190,13 @@ function createBaseSubscription(): Subscription {
     updated_at: undefined,
     include_secret_in_body: undefined,
     dead_letter_topic_id: undefined,
+    retry_policy: undefined,
+    status: "",
+    status_reason: "",
+    status_changed_at: undefined,
+    max_in_flight: undefined,
+    rate_limit: undefined,
+    circuit_breaker: undefined,
   };
 }
 
@@ -1164,6 +1237,27 @@ export const Subscription: MessageFns<Subscription> = {
     }
     if (message.dead_letter_topic_id !== undefined) {
       writer.uint32(98).string(message.dead_letter_topic_id);
+    }
+    if (message.retry_policy !== undefined) {
+      RetryPolicy.encode(message.retry_policy, writer.uint32(106).fork()).join();
+    }
+    if (message.status !== "") {
+      writer.uint32(114).string(message.status);
+    }
+    if (message.status_reason !== "") {
+      writer.uint32(122).string(message.status_reason);
+    }
+    if (message.status_changed_at !== undefined) {
+      Timestamp.encode(toTimestamp(message.status_changed_at), writer.uint32(130).fork()).join();
+    }
+    if (message.max_in_flight !== undefined) {
+      writer.uint32(136).uint32(message.max_in_flight);
+    }
+    if (message.rate_limit !== undefined) {
+      writer.uint32(144).uint32(message.rate_limit);
+    }
+    if (message.circuit_breaker !== undefined) {
+      CircuitBreaker.encode(message.circuit_breaker, writer.uint32(154).fork()).join();
     }
     return writer;
   },
@@ -1277,6 +1371,62 @@ export const Subscription: MessageFns<Subscription> = {
             message.dead_letter_topic_id = reader.string();
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.retry_policy = RetryPolicy.decode(reader, reader.uint32());
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.status = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.status_reason = reader.string();
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.status_changed_at = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.max_in_flight = reader.uint32();
+            continue;
+          }
+          case 18: {
+            if (tag !== 144) {
+              break;
+            }
+
+            message.rate_limit = reader.uint32();
+            continue;
+          }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.circuit_breaker = CircuitBreaker.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1339,6 +1489,37 @@ export const Subscription: MessageFns<Subscription> = {
         : isSet(object.dead_letter_topic_id)
         ? globalThis.String(object.dead_letter_topic_id)
         : undefined,
+      retry_policy: isSet(object.retryPolicy)
+        ? RetryPolicy.fromJSON(object.retryPolicy)
+        : isSet(object.retry_policy)
+        ? RetryPolicy.fromJSON(object.retry_policy)
+        : undefined,
+      status: isSet(object.status) ? globalThis.String(object.status) : "",
+      status_reason: isSet(object.statusReason)
+        ? globalThis.String(object.statusReason)
+        : isSet(object.status_reason)
+        ? globalThis.String(object.status_reason)
+        : "",
+      status_changed_at: isSet(object.statusChangedAt)
+        ? globalThis.String(object.statusChangedAt)
+        : isSet(object.status_changed_at)
+        ? globalThis.String(object.status_changed_at)
+        : undefined,
+      max_in_flight: isSet(object.maxInFlight)
+        ? globalThis.Number(object.maxInFlight)
+        : isSet(object.max_in_flight)
+        ? globalThis.Number(object.max_in_flight)
+        : undefined,
+      rate_limit: isSet(object.rateLimit)
+        ? globalThis.Number(object.rateLimit)
+        : isSet(object.rate_limit)
+        ? globalThis.Number(object.rate_limit)
+        : undefined,
+      circuit_breaker: isSet(object.circuitBreaker)
+        ? CircuitBreaker.fromJSON(object.circuitBreaker)
+        : isSet(object.circuit_breaker)
+        ? CircuitBreaker.fromJSON(object.circuit_breaker)
+        : undefined,
     };
   },
 
@@ -1380,6 +1561,27 @@ export const Subscription: MessageFns<Subscription> = {
     if (message.dead_letter_topic_id !== undefined) {
       obj.deadLetterTopicId = message.dead_letter_topic_id;
     }
+    if (message.retry_policy !== undefined) {
+      obj.retryPolicy = RetryPolicy.toJSON(message.retry_policy);
+    }
+    if (message.status !== "") {
+      obj.status = message.status;
+    }
+    if (message.status_reason !== "") {
+      obj.statusReason = message.status_reason;
+    }
+    if (message.status_changed_at !== undefined) {
+      obj.statusChangedAt = message.status_changed_at;
+    }
+    if (message.max_in_flight !== undefined) {
+      obj.maxInFlight = Math.round(message.max_in_flight);
+    }
+    if (message.rate_limit !== undefined) {
+      obj.rateLimit = Math.round(message.rate_limit);
+    }
+    if (message.circuit_breaker !== undefined) {
+      obj.circuitBreaker = CircuitBreaker.toJSON(message.circuit_breaker);
+    }
     return obj;
   },
 
@@ -1400,6 +1602,261 @@ export const Subscription: MessageFns<Subscription> = {
     message.updated_at = object.updated_at ?? undefined;
     message.include_secret_in_body = object.include_secret_in_body ?? undefined;
     message.dead_letter_topic_id = object.dead_letter_topic_id ?? undefined;
+    message.retry_policy = (object.retry_policy !== undefined && object.retry_policy !== null)
+      ? RetryPolicy.fromPartial(object.retry_policy)
+      : undefined;
+    message.status = object.status ?? "";
+    message.status_reason = object.status_reason ?? "";
+    message.status_changed_at = object.status_changed_at ?? undefined;
+    message.max_in_flight = object.max_in_flight ?? undefined;
+    message.rate_limit = object.rate_limit ?? undefined;
+    message.circuit_breaker = (object.circuit_breaker !== undefined && object.circuit_breaker !== null)
+      ? CircuitBreaker.fromPartial(object.circuit_breaker)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRetryPolicy(): RetryPolicy {
+  return { strategy: "", max_delay: undefined, jitter: undefined, schedule: [] };
+}
+
+export const RetryPolicy: MessageFns<RetryPolicy> = {
+  encode(message: RetryPolicy, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.strategy !== "") {
+      writer.uint32(10).string(message.strategy);
+    }
+    if (message.max_delay !== undefined) {
+      writer.uint32(16).uint32(message.max_delay);
+    }
+    if (message.jitter !== undefined) {
+      writer.uint32(25).double(message.jitter);
+    }
+    if (message.schedule.length !== 0) {
+      writer.uint32(34).fork();
+      for (const v of message.schedule) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RetryPolicy {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRetryPolicy();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.strategy = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.max_delay = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.jitter = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag === 32) {
+              message.schedule.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 34) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.schedule.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RetryPolicy {
+    return {
+      strategy: isSet(object.strategy) ? globalThis.String(object.strategy) : "",
+      max_delay: isSet(object.maxDelay)
+        ? globalThis.Number(object.maxDelay)
+        : isSet(object.max_delay)
+        ? globalThis.Number(object.max_delay)
+        : undefined,
+      jitter: isSet(object.jitter) ? globalThis.Number(object.jitter) : undefined,
+      schedule: globalThis.Array.isArray(object?.schedule) ? object.schedule.map((e: any) => globalThis.Number(e)) : [],
+    };
+  },
+
+  toJSON(message: RetryPolicy): unknown {
+    const obj: any = {};
+    if (message.strategy !== "") {
+      obj.strategy = message.strategy;
+    }
+    if (message.max_delay !== undefined) {
+      obj.maxDelay = Math.round(message.max_delay);
+    }
+    if (message.jitter !== undefined) {
+      obj.jitter = floatToJson(message.jitter);
+    }
+    if (message.schedule?.length) {
+      obj.schedule = message.schedule.map((e) => Math.round(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RetryPolicy>): RetryPolicy {
+    return RetryPolicy.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RetryPolicy>): RetryPolicy {
+    const message = createBaseRetryPolicy();
+    message.strategy = object.strategy ?? "";
+    message.max_delay = object.max_delay ?? undefined;
+    message.jitter = object.jitter ?? undefined;
+    message.schedule = object.schedule?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseCircuitBreaker(): CircuitBreaker {
+  return { state: "", opened_at: undefined, next_probe_at: undefined };
+}
+
+export const CircuitBreaker: MessageFns<CircuitBreaker> = {
+  encode(message: CircuitBreaker, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.state !== "") {
+      writer.uint32(10).string(message.state);
+    }
+    if (message.opened_at !== undefined) {
+      Timestamp.encode(toTimestamp(message.opened_at), writer.uint32(18).fork()).join();
+    }
+    if (message.next_probe_at !== undefined) {
+      Timestamp.encode(toTimestamp(message.next_probe_at), writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CircuitBreaker {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCircuitBreaker();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.opened_at = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.next_probe_at = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CircuitBreaker {
+    return {
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      opened_at: isSet(object.openedAt)
+        ? globalThis.String(object.openedAt)
+        : isSet(object.opened_at)
+        ? globalThis.String(object.opened_at)
+        : undefined,
+      next_probe_at: isSet(object.nextProbeAt)
+        ? globalThis.String(object.nextProbeAt)
+        : isSet(object.next_probe_at)
+        ? globalThis.String(object.next_probe_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: CircuitBreaker): unknown {
+    const obj: any = {};
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.opened_at !== undefined) {
+      obj.openedAt = message.opened_at;
+    }
+    if (message.next_probe_at !== undefined) {
+      obj.nextProbeAt = message.next_probe_at;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CircuitBreaker>): CircuitBreaker {
+    return CircuitBreaker.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CircuitBreaker>): CircuitBreaker {
+    const message = createBaseCircuitBreaker();
+    message.state = object.state ?? "";
+    message.opened_at = object.opened_at ?? undefined;
+    message.next_probe_at = object.next_probe_at ?? undefined;
     return message;
   },
 };
@@ -2317,7 +2774,15 @@ export const ReplaySubscriptionResponse: MessageFns<ReplaySubscriptionResponse> 
 };
 
 function createBaseListSubscriptionsRequest(): ListSubscriptionsRequest {
-  return { limit: 0, offset: 0, created_at_gt: "", created_at_gte: "", created_at_lt: "", created_at_lte: "" };
+  return {
+    limit: 0,
+    offset: 0,
+    created_at_gt: "",
+    created_at_gte: "",
+    created_at_lt: "",
+    created_at_lte: "",
+    status: "",
+  };
 }
 
 export const ListSubscriptionsRequest: MessageFns<ListSubscriptionsRequest> = {
@@ -2339,6 +2804,9 @@ export const ListSubscriptionsRequest: MessageFns<ListSubscriptionsRequest> = {
     }
     if (message.created_at_lte !== "") {
       writer.uint32(50).string(message.created_at_lte);
+    }
+    if (message.status !== "") {
+      writer.uint32(58).string(message.status);
     }
     return writer;
   },
@@ -2404,6 +2872,14 @@ export const ListSubscriptionsRequest: MessageFns<ListSubscriptionsRequest> = {
             message.created_at_lte = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.status = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2440,6 +2916,7 @@ export const ListSubscriptionsRequest: MessageFns<ListSubscriptionsRequest> = {
         : isSet(object.created_at_lte)
         ? globalThis.String(object.created_at_lte)
         : "",
+      status: isSet(object.status) ? globalThis.String(object.status) : "",
     };
   },
 
@@ -2463,6 +2940,9 @@ export const ListSubscriptionsRequest: MessageFns<ListSubscriptionsRequest> = {
     if (message.created_at_lte !== "") {
       obj.createdAtLte = message.created_at_lte;
     }
+    if (message.status !== "") {
+      obj.status = message.status;
+    }
     return obj;
   },
 
@@ -2477,6 +2957,7 @@ export const ListSubscriptionsRequest: MessageFns<ListSubscriptionsRequest> = {
     message.created_at_gte = object.created_at_gte ?? "";
     message.created_at_lt = object.created_at_lt ?? "";
     message.created_at_lte = object.created_at_lte ?? "";
+    message.status = object.status ?? "";
     return message;
   },
 };
@@ -5981,6 +6462,10 @@ export interface HammerClient<CallOptionsExt = {}> {
   ): Promise<ListApiKeysResponse>;
   /** Revoke the API key. DELETE /v1/api-keys/{id} */
   revokeApiKey(request: DeepPartial<RevokeApiKeyRequest>, options?: CallOptions & CallOptionsExt): Promise<ApiKey>;
+}
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
