@@ -9,10 +9,10 @@
 //   store          src/store/
 //   database       src/db/
 //   observability  src/observability/
-//   leaves         src/errors.ts, src/ids.ts, src/call-signal.ts, src/version.ts, src/destinations.ts, src/generated/
+//   leaves         src/errors.ts, src/ids.ts, src/call-signal.ts, src/version.ts, src/destinations.ts, src/signing-keys.ts, src/generated/
 const entryPoints = '^src/(cli\\.ts|runtime\\.ts|delivery/graphile-tasks/)';
 const transports = '^src/(rest|grpc)/';
-const leaves = '^src/(errors\\.ts|ids\\.ts|call-signal\\.ts|version\\.ts|destinations\\.ts|generated/)';
+const leaves = '^src/(errors\\.ts|ids\\.ts|call-signal\\.ts|version\\.ts|destinations\\.ts|signing-keys\\.ts|generated/)';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {

@@ -69,6 +69,10 @@ export function compareContracts(proto: ProtoFile, spec: OpenApi): string[] {
   // Does a schema carry a proto field's type? `exact` also requires the same message name on references.
   const sameType = (field: ProtoField, schema: Schema, exact: boolean): boolean => {
     const s = deref(schema);
+    // A proto map is a repeated *Entry message; JSON Schema's is an object with additionalProperties.
+    if (field.label === 'LABEL_REPEATED' && field.type === 'TYPE_MESSAGE' && field.typeName!.endsWith('Entry')) {
+      return s?.type === 'object' && s.additionalProperties !== undefined && !s.properties;
+    }
     if (field.label === 'LABEL_REPEATED') {
       return s?.type === 'array' && sameType({ ...field, label: 'LABEL_OPTIONAL' }, s.items, exact);
     }

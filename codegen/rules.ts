@@ -24,6 +24,7 @@ export const enumConstName = (schema: string) => {
 function renderRule(spec: Node, node: Node, required: boolean, where: string): string {
   const schema = deref(spec, node);
   if (schema.type === 'object' && schema.properties) return renderObjectRule(spec, schema, required, where);
+  if (schema.type === 'object' && schema.additionalProperties) return renderMapRule(spec, schema, required, where);
   if (schema.type === 'array') return renderListRule(spec, schema, required, where);
   for (const key of Object.keys(schema)) {
     if (!ruleKeywords.includes(key) && !documentation.includes(key)) throw new Error(`${where}: "${key}" is not a rule the validation engine applies`);
@@ -58,6 +59,14 @@ function renderObjectRule(spec: Node, schema: Node, required: boolean, where: st
     ([name, prop]) => `${name}: ${renderRule(spec, prop, members.includes(name), `${where}.${name}`)}`,
   );
   return `{ type: 'object'${required ? ', required: true' : ''}, properties: { ${properties.join(', ')} } }`;
+}
+
+/** A map of plain values (custom headers): each value's rule (violations named `headers.X-Api-Key`). */
+function renderMapRule(spec: Node, schema: Node, required: boolean, where: string): string {
+  for (const key of Object.keys(schema)) {
+    if (!['type', 'additionalProperties', ...documentation].includes(key)) throw new Error(`${where}: "${key}" is not a rule the validation engine applies`);
+  }
+  return `{ type: 'object'${required ? ', required: true' : ''}, values: ${renderRule(spec, schema.additionalProperties, false, `${where}.*`)} }`;
 }
 
 /** A list of plain values (a retry schedule): its size, and each item's rule (violations named `schedule[2]`). */
@@ -164,6 +173,8 @@ export function renderRules(specText: string): string {
     '  readonly properties?: Readonly<Record<string, FieldRule>>;',
     '  /** Each item of a list of plain values. */',
     '  readonly items?: FieldRule;',
+    '  /** Each value of a map of plain values. */',
+    '  readonly values?: FieldRule;',
     '}',
     '',
     '/** The rules of one request\'s fields, by field name, in the contract\'s order. */',

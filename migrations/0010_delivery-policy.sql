@@ -11,7 +11,7 @@ alter table subscriptions
   add column status_reason text not null default '',
   add column status_changed_at timestamptz(3) not null default now(),
   add column max_in_flight integer not null default 0 check (max_in_flight >= 0),
-  add column rate_limit integer not null default 0 check (rate_limit >= 0),
+  add column rate_limit double precision not null default 0 check (rate_limit >= 0),
   add column breaker_state text not null default 'closed' check (breaker_state in ('closed', 'open', 'probing')),
   add column breaker_failures integer not null default 0,
   add column breaker_opened_at timestamptz(3),

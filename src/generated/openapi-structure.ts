@@ -784,6 +784,11 @@ export const openApiStructure = {
           },
         },
       },
+      "ContentMode": {
+        "type": "string",
+        "enum": ["hammer","structured","binary"],
+        "description": "How each webhook carries its CloudEvent. `hammer` (default): hammer's body and headers, byte for byte.\n`structured`: CloudEvents structured mode (`Content-Type: application/cloudevents+json`; JSON data in\n`data`, other data base64 in `data_base64`). `binary`: CloudEvents binary mode (the data as the body\nwith the message's content type, the attributes as `ce-` headers). Absent on update keeps it.\n",
+      },
       "CreateApiKeyResponse": {
         "type": "object",
         "required": ["api_key","key"],
@@ -1015,6 +1020,7 @@ export const openApiStructure = {
         "enum": ["fixed","exponential","schedule"],
         "description": "`fixed`: every retry waits delivery_attempt_delay (hammer). `exponential`: retry n waits\ndelivery_attempt_delay × 2^(n−1), at most max_delay. `schedule`: the waits listed in `schedule`.\n",
       },
+      "SignatureScheme": {"type":"string","enum":["v1","v1a"]},
       "Subscription": {
         "type": "object",
         "description": "An endpoint subscribed to one topic; every message of the topic is delivered to its url.",
@@ -1038,6 +1044,11 @@ export const openApiStructure = {
           "max_in_flight",
           "rate_limit",
           "circuit_breaker",
+          "content_mode",
+          "signature_schemes",
+          "public_key",
+          "validation",
+          "headers",
         ],
         "properties": {
           "id": {"$ref":"#/components/schemas/Id"},
@@ -1082,16 +1093,32 @@ export const openApiStructure = {
             "description": "Attempts of this subscription in flight at once, across all workers; 0 means HAMMER_SUBSCRIPTION_MAX_IN_FLIGHT.",
           },
           "rate_limit": {
-            "type": "integer",
+            "type": "number",
             "description": "Attempts per second at most, across all workers; 0 means no limit.",
           },
           "circuit_breaker": {"$ref":"#/components/schemas/CircuitBreaker"},
+          "content_mode": {"$ref":"#/components/schemas/ContentMode"},
+          "signature_schemes": {
+            "type": "array",
+            "description": "The Standard Webhooks signatures each webhook carries (`v1` HMAC-SHA256 with secret_token, `v1a` Ed25519).",
+            "items": {"$ref":"#/components/schemas/SignatureScheme"},
+          },
+          "public_key": {
+            "type": "string",
+            "description": "The Ed25519 public key (`whpk_…`, Standard Webhooks form) receivers verify `v1a` signatures with; \"\" without `v1a`.",
+          },
+          "validation": {"$ref":"#/components/schemas/Validation"},
+          "headers": {
+            "type": "object",
+            "description": "Extra HTTP headers sent with every attempt. Their values are hidden (\"\") from API keys without the admin scope.",
+            "additionalProperties": {"type":"string"},
+          },
         },
       },
       "SubscriptionStatus": {
         "type": "string",
-        "enum": ["active","paused","disabled"],
-        "description": "`active`: deliveries are attempted. `paused` (set by a user) and `disabled` (set by hammer: the\nreceiver answered 410 Gone, or the circuit breaker stayed open for HAMMER_SUBSCRIPTION_DISABLE_AFTER):\nmessages still create deliveries, but none is attempted and no attempt is counted until the\nsubscription is active again; then they go out, oldest first.\n",
+        "enum": ["active","paused","disabled","pending_validation"],
+        "description": "`active`: deliveries are attempted. `paused` (set by a user), `disabled` (set by hammer: the\nreceiver answered 410 Gone, or the circuit breaker stayed open for HAMMER_SUBSCRIPTION_DISABLE_AFTER)\nand `pending_validation` (validation `cloudevents`: until the receiver allows hammer's origin):\nmessages still create deliveries, but none is attempted and no attempt is counted until the\nsubscription is active again; then they go out, oldest first.\n",
       },
       "Timestamp": {"type":"string","format":"date-time","description":"RFC 3339 time in UTC.","readOnly":true},
       "Topic": {
@@ -1104,6 +1131,11 @@ export const openApiStructure = {
           "created_at": {"$ref":"#/components/schemas/Timestamp"},
           "updated_at": {"$ref":"#/components/schemas/Timestamp"},
         },
+      },
+      "Validation": {
+        "type": "string",
+        "enum": ["none","cloudevents"],
+        "description": "`cloudevents`: before any delivery, and again whenever the url changes, hammer asks the receiver\nwith the CloudEvents webhook validation handshake (`OPTIONS` with `WebHook-Request-Origin`); the\nsubscription is `pending_validation` until the receiver allows the origin. `none` (default): no\nhandshake. Absent on update keeps it.\n",
       },
     },
   },

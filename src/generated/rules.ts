@@ -18,6 +18,8 @@ export interface FieldRule {
   readonly properties?: Readonly<Record<string, FieldRule>>;
   /** Each item of a list of plain values. */
   readonly items?: FieldRule;
+  /** Each value of a map of plain values. */
+  readonly values?: FieldRule;
 }
 
 /** The rules of one request's fields, by field name, in the contract's order. */
@@ -27,13 +29,22 @@ export type FieldRules = Readonly<Record<string, FieldRule>>;
 export const deliveryStatuses = ['pending', 'completed', 'failed'] as const;
 
 /** The values of components.schemas.SubscriptionStatus. */
-export const subscriptionStatuses = ['active', 'paused', 'disabled'] as const;
+export const subscriptionStatuses = ['active', 'paused', 'disabled', 'pending_validation'] as const;
 
 /** The values of components.schemas.SubscriptionStatusChange. */
 export const subscriptionStatusChanges = ['active', 'paused'] as const;
 
 /** The values of components.schemas.RetryStrategy. */
 export const retryStrategies = ['fixed', 'exponential', 'schedule'] as const;
+
+/** The values of components.schemas.ContentMode. */
+export const contentModes = ['hammer', 'structured', 'binary'] as const;
+
+/** The values of components.schemas.SignatureScheme. */
+export const signatureSchemes = ['v1', 'v1a'] as const;
+
+/** The values of components.schemas.Validation. */
+export const validations = ['none', 'cloudevents'] as const;
 
 /** The values of components.schemas.ApiKeyScope. */
 export const apiKeyScopes = ['read', 'publish', 'admin'] as const;
@@ -86,7 +97,11 @@ export const rules = {
     retry_policy: { type: 'object', properties: { strategy: { type: 'string', enum: retryStrategies }, max_delay: { type: 'integer', minimum: 1, maximum: 2592000 }, jitter: { type: 'number', minimum: 0, maximum: 1 }, schedule: { type: 'array', maxItems: 100, items: { type: 'integer', minimum: 1, maximum: 2592000 } } } },
     status: { type: 'string', enum: subscriptionStatusChanges },
     max_in_flight: { type: 'integer', minimum: 0, maximum: 100000 },
-    rate_limit: { type: 'integer', minimum: 0, maximum: 100000 },
+    rate_limit: { type: 'number', minimum: 0, maximum: 100000 },
+    content_mode: { type: 'string', enum: contentModes },
+    signature_schemes: { type: 'array', minItems: 1, maxItems: 2, items: { type: 'string', enum: signatureSchemes } },
+    validation: { type: 'string', enum: validations },
+    headers: { type: 'object', values: { type: 'string', maxLength: 1024 } },
   },
   /** components.schemas.SubscriptionUpdate */
   SubscriptionUpdate: {
@@ -102,7 +117,11 @@ export const rules = {
     retry_policy: { type: 'object', properties: { strategy: { type: 'string', enum: retryStrategies }, max_delay: { type: 'integer', minimum: 1, maximum: 2592000 }, jitter: { type: 'number', minimum: 0, maximum: 1 }, schedule: { type: 'array', maxItems: 100, items: { type: 'integer', minimum: 1, maximum: 2592000 } } } },
     status: { type: 'string', enum: subscriptionStatusChanges },
     max_in_flight: { type: 'integer', minimum: 0, maximum: 100000 },
-    rate_limit: { type: 'integer', minimum: 0, maximum: 100000 },
+    rate_limit: { type: 'number', minimum: 0, maximum: 100000 },
+    content_mode: { type: 'string', enum: contentModes },
+    signature_schemes: { type: 'array', minItems: 1, maxItems: 2, items: { type: 'string', enum: signatureSchemes } },
+    validation: { type: 'string', enum: validations },
+    headers: { type: 'object', values: { type: 'string', maxLength: 1024 } },
   },
   /** components.schemas.SecretRotation */
   SecretRotation: {

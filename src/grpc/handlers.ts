@@ -22,10 +22,17 @@ export function withoutZeroValues<T extends object>(message: T | undefined): Giv
 
 /**
  * A subscription's given fields, its retry_policy's too (an empty strategy or schedule is not given;
- * max_delay and jitter are proto3 optional, so an explicit jitter of 0 is kept).
+ * max_delay and jitter are proto3 optional, so an explicit jitter of 0 is kept); an empty
+ * signature_schemes or headers is not given.
  */
 function subscriptionFields(subscription: Subscription | undefined) {
-  const { retry_policy, ...fields } = withoutZeroValues(subscription);
+  const { retry_policy, signature_schemes, headers, ...given } = withoutZeroValues(subscription);
+  // An empty list or map is proto3's "not set" too.
+  const fields = {
+    ...given,
+    ...(signature_schemes && signature_schemes.length > 0 ? { signature_schemes } : {}),
+    ...(headers && Object.keys(headers).length > 0 ? { headers } : {}),
+  };
   if (!retry_policy) return fields;
   const { schedule, ...policy } = withoutZeroValues(retry_policy);
   return { ...fields, retry_policy: { ...policy, ...(schedule && schedule.length > 0 ? { schedule } : {}), jitter: retry_policy.jitter } };

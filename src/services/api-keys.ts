@@ -72,25 +72,45 @@ export const covers = (have: Scope, need: Scope): boolean => rank[have] >= rank[
 /** The CloudEvent's `secrettoken` member in an attempt's request dump (hammer's compact JSON body). */
 const secretInBody = /"secrettoken":"(?:[^"\\]|\\.)*"/;
 
-/** A member as a key without `admin` may see it: secret tokens are "", and so is the one in a request dump. */
+/** The headers hammer itself writes in a request dump: any other is a subscription's custom header, whose value is a secret. */
+const ownHeaders = /^(host|content-type|content-length|user-agent|authorization|webhook-[a-z]+|ce-[a-z0-9]+):/i;
+
+/** A request dump without secrets: the CloudEvent's `secrettoken`, and custom header values, are "". */
+function hiddenRequest(dump: string): string {
+  const end = dump.indexOf('\r\n\r\n');
+  const head = (end < 0 ? dump : dump.slice(0, end))
+    .split('\r\n')
+    .map((line, i) => (i === 0 || ownHeaders.test(line) || !line.includes(':') ? line : `${line.slice(0, line.indexOf(':'))}: `))
+    .join('\r\n');
+  return (end < 0 ? head : head + dump.slice(end)).replace(secretInBody, '"secrettoken":""');
+}
+
+/** A member as a key without `admin` may see it: secret tokens are "", and so are the secrets in a request dump. */
 function hiddenMember(key: string, member: unknown): unknown {
   if (typeof member !== 'string') return member;
   if (key.endsWith('secret_token')) return '';
-  if (key === 'request') return member.replace(secretInBody, '"secrettoken":""');
+  if (key === 'request') return hiddenRequest(member);
   return member;
 }
 
 /**
  * `value` as `principal` may see it: without `admin`, every `secret_token` (and any other field
- * ending in it) is "", and so is the `secrettoken` an attempt's request dump carries in its body, in a
- * resource and in the items of a list.
+ * ending in it) is "", and so are a subscription's custom header values and, in an attempt's request
+ * dump, the `secrettoken` of its body and the values of custom headers; in a resource and in the items
+ * of a list.
  */
 export function withoutSecrets<T>(principal: Principal, value: T): T {
   if (principal.scope === 'admin') return value;
   const hide = (node: unknown): unknown => {
     if (Array.isArray(node)) return node.map(hide);
     if (typeof node !== 'object' || node === null) return node;
-    return Object.fromEntries(Object.entries(node).map(([key, member]) => [key, typeof member === 'string' ? hiddenMember(key, member) : hide(member)]));
+    return Object.fromEntries(
+      Object.entries(node).map(([key, member]) => {
+        // A subscription's custom headers: their names stay, their values are secrets.
+        if (key === 'headers' && typeof member === 'object' && member !== null) return [key, Object.fromEntries(Object.keys(member).map((name) => [name, '']))];
+        return [key, typeof member === 'string' ? hiddenMember(key, member) : hide(member)];
+      }),
+    );
   };
   return hide(value) as T;
 }

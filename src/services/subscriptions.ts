@@ -7,10 +7,12 @@ import { rules } from '../generated/rules.ts';
 import * as store from '../store/subscriptions.ts';
 import { getTopic } from '../store/topics.ts';
 import { newSecretToken } from '../ids.ts';
+import { newSigningKeyPair } from '../signing-keys.ts';
 import { listQuery, type ListInput } from './lists.ts';
 import type { ServiceContext } from './context.ts';
 import { resource } from './resource.ts';
 import { validate, type Unchecked } from './validation.ts';
+import { checkHeaders, checkSignatureSchemes, requestedStatus, signingKeyFor, updateStatus, validating } from './webhook-settings.ts';
 
 type Schemas = components['schemas'];
 
@@ -66,13 +68,6 @@ function checkRetryPolicy(policy: Schemas['RetryPolicyInput'] | undefined, maxDe
   }
 }
 
-/** A status change as the store records it, with who made it and when. */
-function statusChange(status: Schemas['SubscriptionStatusChange'] | undefined) {
-  if (!status) return undefined;
-  const at = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-  return { status, reason: `${status === 'paused' ? 'paused' : 'made active'} through the API at ${at}` };
-}
-
 export function subscriptionService({ pool, pagination, secretTokenLength, includeSecretInBody = true, destinations = defaultDestinationPolicy }: ServiceContext) {
 
   return {
@@ -80,7 +75,10 @@ export function subscriptionService({ pool, pagination, secretTokenLength, inclu
       const created = validate<Schemas['SubscriptionCreate']>('invalid_subscription', rules.SubscriptionCreate, input);
       checkDestination(destinations, created.url);
       checkRetryPolicy(created.retry_policy, created.max_delivery_attempts);
+      checkHeaders(created.headers, false);
+      checkSignatureSchemes(created.signature_schemes);
       await checkDeadLetterTopic(pool, created.topic_id, created.dead_letter_topic_id);
+      const handshake = created.validation === 'cloudevents';
       return store.insertSubscription(pool, {
         id: created.id,
         topic_id: created.topic_id,
@@ -93,10 +91,16 @@ export function subscriptionService({ pool, pagination, secretTokenLength, inclu
         include_secret_in_body: created.include_secret_in_body ?? includeSecretInBody,
         dead_letter_topic_id: created.dead_letter_topic_id,
         retry_policy: completeRetryPolicy(created.retry_policy),
-        // A new subscription is active unless created paused: nothing to record then.
-        status_change: created.status === 'paused' ? statusChange('paused') : undefined,
+        // A new subscription is active (nothing to record) unless created paused, or waiting for its validation.
+        status_change: handshake ? validating(created.url) : created.status === 'paused' ? requestedStatus('paused') : undefined,
+        validate: handshake,
         max_in_flight: created.max_in_flight,
         rate_limit: created.rate_limit,
+        content_mode: created.content_mode,
+        signature_schemes: created.signature_schemes,
+        signing_key: signingKeyFor(created.signature_schemes, '') ?? undefined,
+        validation: created.validation,
+        headers: created.headers,
       });
     },
 
@@ -113,7 +117,10 @@ export function subscriptionService({ pool, pagination, secretTokenLength, inclu
         throw invalid('invalid_subscription', [{ field: 'topic_id', description: `cannot be changed (it is ${current.topic_id})` }]);
       }
       checkRetryPolicy(change.retry_policy ?? current.retry_policy, change.max_delivery_attempts ?? current.max_delivery_attempts);
+      checkHeaders(change.headers, true);
+      checkSignatureSchemes(change.signature_schemes);
       await checkDeadLetterTopic(pool, current.topic_id, change.dead_letter_topic_id);
+      const { status, validate: handshake } = updateStatus(current, change);
       return subscription.found(
         await store.updateSubscription(pool, id, {
           name: change.name,
@@ -125,9 +132,15 @@ export function subscriptionService({ pool, pagination, secretTokenLength, inclu
           include_secret_in_body: change.include_secret_in_body,
           dead_letter_topic_id: change.dead_letter_topic_id,
           retry_policy: change.retry_policy && completeRetryPolicy(change.retry_policy),
-          status_change: statusChange(change.status),
+          status_change: status,
+          validate: handshake,
           max_in_flight: change.max_in_flight,
           rate_limit: change.rate_limit,
+          content_mode: change.content_mode,
+          signature_schemes: change.signature_schemes,
+          signing_key: signingKeyFor(change.signature_schemes, current.public_key),
+          validation: change.validation,
+          headers: change.headers,
         }),
       );
     },
@@ -145,6 +158,7 @@ export function subscriptionService({ pool, pagination, secretTokenLength, inclu
           id,
           rotation.secret_token || newSecretToken(secretTokenLength),
           rotation.grace_period ?? defaultGracePeriod,
+          newSigningKeyPair(),
         ),
       );
     },

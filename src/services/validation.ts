@@ -113,7 +113,12 @@ export function violations(rules: FieldRules, input: Readonly<Record<string, unk
     const description = firstViolation(rule, value);
     if (description) found.push({ field, description });
     else if (rule.properties && value != null) found.push(...violations(rule.properties, value as Record<string, unknown>, `${field}.`));
-    else if (rule.items && Array.isArray(value)) {
+    else if (rule.values && value != null) {
+      for (const [key, member] of Object.entries(value as Record<string, unknown>)) {
+        const memberDescription = firstViolation(rule.values, member) ?? (member == null ? messages.blank : undefined);
+        if (memberDescription) found.push({ field: `${field}.${key}`, description: memberDescription });
+      }
+    } else if (rule.items && Array.isArray(value)) {
       value.forEach((item, index) => {
         const itemDescription = firstViolation(rule.items!, item) ?? (item == null ? messages.blank : undefined);
         if (itemDescription) found.push({ field: `${field}[${index}]`, description: itemDescription });

@@ -22,11 +22,17 @@ export const engineDeliveryRow = deliveryRow.extend({
   subscription_status: subscriptionRow.shape.status,
   retry_policy: subscriptionRow.shape.retry_policy,
   max_in_flight: z.number().int(),
-  rate_limit: z.number().int(),
+  rate_limit: z.number(),
   breaker_state: subscriptionRow.shape.circuit_breaker.shape.state,
   breaker_probe_delivery_id: z.string().nullable(),
   /** Some of the subscription's deliveries are parked: each attempt that ends unparks one. */
   has_parked: z.boolean(),
+  // How the webhook is written and signed (issue 19), as the subscription has it now.
+  content_mode: subscriptionRow.shape.content_mode,
+  signature_schemes: subscriptionRow.shape.signature_schemes,
+  /** The v1a private keys (`whsk_…`), current first, then a replaced one while its grace period lasts. */
+  signing_keys: z.array(z.string()),
+  headers: subscriptionRow.shape.headers,
 });
 export type EngineDeliveryRow = z.infer<typeof engineDeliveryRow>;
 
@@ -90,7 +96,10 @@ export function getDeliveriesSql(ids: readonly string[]) {
     select ${engineColumns}, s.include_secret_in_body,
       array_remove(array[s.secret_token, case when s.previous_secret_expires_at > now() then s.previous_secret_token end], null) as signing_secrets,
       s.status as subscription_status, s.retry_policy, s.max_in_flight, s.rate_limit, s.breaker_state, s.breaker_probe_delivery_id,
-      exists (select from deliveries p where p.subscription_id = s.id and p.parked) as has_parked
+      exists (select from deliveries p where p.subscription_id = s.id and p.parked) as has_parked,
+      s.content_mode, s.signature_schemes,
+      array_remove(array[s.signing_key, case when s.previous_secret_expires_at > now() then s.previous_signing_key end], null) as signing_keys,
+      s.headers
     from deliveries d join subscriptions s on s.id = d.subscription_id
     where d.id = any(${sql.array(ids, 'text')})`;
 }

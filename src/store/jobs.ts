@@ -18,9 +18,20 @@ export const unparkTask = 'hammer_unpark';
 /** The task that starts a circuit breaker's probe when its cooldown is over. */
 export const breakerProbeTask = 'hammer_breaker_probe';
 
-/** Their payload. */
+/** The task that runs the CloudEvents webhook validation handshake of a subscription's url. */
+export const validateTask = 'hammer_validate_subscription';
+
+/** Their payload; the validation's also says which url it validates (a later change queues another). */
 export interface SubscriptionJobPayload {
   subscription_id: string;
+  url?: string;
+}
+
+/** A `graphile_worker.job_spec` of the validation task for the subscription and url (SQL expressions), due now. */
+export function validateJobSpec(subscriptionId: ReturnType<typeof sql.fragment>, url: ReturnType<typeof sql.fragment>) {
+  return sql.fragment`row(
+    ${validateTask}, json_build_object('subscription_id', ${subscriptionId}, 'url', ${url}), null, null, null, null, null, null
+  )::graphile_worker.job_spec`;
 }
 
 /** A `graphile_worker.job_spec` of the unpark task for `subscriptionId` (a SQL expression), due now. */

@@ -2,7 +2,7 @@
 // tied to the contract's type (`satisfies`), so a column that drifts from openapi.yaml fails to compile.
 import { z } from 'zod';
 import type { components } from '../generated/openapi.ts';
-import { deliveryStatuses, retryStrategies, subscriptionStatuses } from '../generated/rules.ts';
+import { contentModes, deliveryStatuses, retryStrategies, signatureSchemes, subscriptionStatuses, validations } from '../generated/rules.ts';
 
 type Schemas = components['schemas'];
 
@@ -43,13 +43,18 @@ export const subscriptionRow = z.object({
   status_reason: z.string(),
   status_changed_at: timestamp,
   max_in_flight: z.number().int(),
-  rate_limit: z.number().int(),
+  rate_limit: z.number(),
   // Built by the store (subscriptionBreaker); the opened_at and next_probe_at of a closed breaker are absent.
   circuit_breaker: z.object({
     state: z.enum(['closed', 'open', 'probing']),
     opened_at: z.string().optional(),
     next_probe_at: z.string().optional(),
   }),
+  content_mode: z.enum(contentModes),
+  signature_schemes: z.array(z.enum(signatureSchemes)),
+  public_key: z.string(),
+  validation: z.enum(validations),
+  headers: z.record(z.string(), z.string()),
 }) satisfies z.ZodType<Schemas['Subscription'], unknown>;
 
 export const messageRow = z.object({

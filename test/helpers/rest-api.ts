@@ -37,7 +37,7 @@ export const topicKeys = ['id', 'name', 'created_at', 'updated_at'] as const;
 export const subscriptionKeys = [
   'id', 'topic_id', 'name', 'url', 'secret_token', 'max_delivery_attempts', 'delivery_attempt_delay', 'delivery_attempt_timeout', 'created_at', 'updated_at',
   'include_secret_in_body', 'dead_letter_topic_id', 'retry_policy', 'status', 'status_reason', 'status_changed_at', 'max_in_flight', 'rate_limit',
-  'circuit_breaker',
+  'circuit_breaker', 'content_mode', 'signature_schemes', 'public_key', 'validation', 'headers',
 ] as const;
 export const messageKeys = ['id', 'topic_id', 'content_type', 'data', 'created_at'] as const;
 export const deliveryKeys = [

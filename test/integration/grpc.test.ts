@@ -130,9 +130,10 @@ test('subscriptions: CreateSubscription, GetSubscription, UpdateSubscription (pa
   const fields = subscriptionFields(topic.id);
   const created = await client.createSubscription({ subscription: fields });
   const policyKeys = ['retry_policy', 'status', 'status_reason', 'status_changed_at', 'max_in_flight', 'rate_limit', 'circuit_breaker'];
+  const standardsKeys = ['content_mode', 'signature_schemes', 'public_key', 'validation', 'headers'];
   assert.deepEqual(
     Object.keys(created).sort(),
-    [...Object.keys(fields), 'created_at', 'updated_at', 'include_secret_in_body', 'dead_letter_topic_id', ...policyKeys].sort(),
+    [...Object.keys(fields), 'created_at', 'updated_at', 'include_secret_in_body', 'dead_letter_topic_id', ...policyKeys, ...standardsKeys].sort(),
   );
   // A subscription created as in hammer's README has hammer's policy: fixed retries, active, no caps, breaker closed.
   assert.deepEqual(
@@ -147,6 +148,11 @@ test('subscriptions: CreateSubscription, GetSubscription, UpdateSubscription (pa
       max_in_flight: 0,
       rate_limit: 0,
       circuit_breaker: { state: 'closed', opened_at: undefined, next_probe_at: undefined },
+      content_mode: 'hammer',
+      signature_schemes: ['v1'],
+      public_key: '',
+      validation: 'none',
+      headers: {},
       created_at: undefined,
       updated_at: undefined,
       status_changed_at: undefined,

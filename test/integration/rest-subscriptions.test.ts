@@ -49,6 +49,11 @@ test('POST /v1/subscriptions creates a subscription and answers 200 with every f
     max_in_flight: 0,
     rate_limit: 0,
     circuit_breaker: { state: 'closed' },
+    content_mode: 'hammer',
+    signature_schemes: ['v1'],
+    public_key: '',
+    validation: 'none',
+    headers: {},
   });
   assert.equal(include_secret_in_body, true, "hammer's format unless asked otherwise");
   assert.equal(dead_letter_topic_id, '', 'no dead-letter topic: ""');

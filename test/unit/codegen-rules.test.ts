@@ -32,7 +32,7 @@ test('the committed rules are those of openapi.yaml', async () => {
   const rules = await rulesOf(spec);
   assert.equal(rules.TopicCreate!.name!.maxLength, 255);
   assert.equal(rules.SubscriptionCreate!.url!.maxLength, 2083);
-  assert.deepEqual(Object.keys(rules.SubscriptionCreate!), ['id', 'topic_id', 'name', 'url', 'secret_token', 'max_delivery_attempts', 'delivery_attempt_delay', 'delivery_attempt_timeout', 'include_secret_in_body', 'dead_letter_topic_id', 'retry_policy', 'status', 'max_in_flight', 'rate_limit']);
+  assert.deepEqual(Object.keys(rules.SubscriptionCreate!), ['id', 'topic_id', 'name', 'url', 'secret_token', 'max_delivery_attempts', 'delivery_attempt_delay', 'delivery_attempt_timeout', 'include_secret_in_body', 'dead_letter_topic_id', 'retry_policy', 'status', 'max_in_flight', 'rate_limit', 'content_mode', 'signature_schemes', 'validation', 'headers']);
   const generated = readFileSync(join(import.meta.dirname, '../../src/generated/rules.ts'), 'utf8');
   assert.ok(generated.endsWith(renderRules(spec)));
 });

@@ -503,15 +503,26 @@ export interface components {
             /** @description Attempts per second at most, across all workers; 0 means no limit. */
             rate_limit: number;
             circuit_breaker: components["schemas"]["CircuitBreaker"];
+            content_mode: components["schemas"]["ContentMode"];
+            /** @description The Standard Webhooks signatures each webhook carries (`v1` HMAC-SHA256 with secret_token, `v1a` Ed25519). */
+            signature_schemes: components["schemas"]["SignatureScheme"][];
+            /** @description The Ed25519 public key (`whpk_…`, Standard Webhooks form) receivers verify `v1a` signatures with; "" without `v1a`. */
+            public_key: string;
+            validation: components["schemas"]["Validation"];
+            /** @description Extra HTTP headers sent with every attempt. Their values are hidden ("") from API keys without the admin scope. */
+            headers: {
+                [key: string]: string;
+            };
         };
         /**
-         * @description `active`: deliveries are attempted. `paused` (set by a user) and `disabled` (set by hammer: the
-         *     receiver answered 410 Gone, or the circuit breaker stayed open for HAMMER_SUBSCRIPTION_DISABLE_AFTER):
+         * @description `active`: deliveries are attempted. `paused` (set by a user), `disabled` (set by hammer: the
+         *     receiver answered 410 Gone, or the circuit breaker stayed open for HAMMER_SUBSCRIPTION_DISABLE_AFTER)
+         *     and `pending_validation` (validation `cloudevents`: until the receiver allows hammer's origin):
          *     messages still create deliveries, but none is attempted and no attempt is counted until the
          *     subscription is active again; then they go out, oldest first.
          * @enum {string}
          */
-        SubscriptionStatus: "active" | "paused" | "disabled";
+        SubscriptionStatus: "active" | "paused" | "disabled" | "pending_validation";
         /**
          * @description `paused` stops attempts (deliveries wait, nothing is lost); `active` resumes them, also after hammer
          *     disabled the subscription. `disabled` cannot be set: only hammer disables a subscription.
@@ -587,6 +598,10 @@ export interface components {
             status?: components["schemas"]["SubscriptionStatusChange"];
             max_in_flight?: components["schemas"]["MaxInFlight"];
             rate_limit?: components["schemas"]["RateLimit"];
+            content_mode?: components["schemas"]["ContentMode"];
+            signature_schemes?: components["schemas"]["SignatureSchemes"];
+            validation?: components["schemas"]["Validation"];
+            headers?: components["schemas"]["WebhookHeaders"];
         };
         /** @description The fields to change; absent fields keep their value, other fields are ignored. */
         SubscriptionUpdate: {
@@ -604,6 +619,44 @@ export interface components {
             status?: components["schemas"]["SubscriptionStatusChange"];
             max_in_flight?: components["schemas"]["MaxInFlight"];
             rate_limit?: components["schemas"]["RateLimit"];
+            content_mode?: components["schemas"]["ContentMode"];
+            signature_schemes?: components["schemas"]["SignatureSchemes"];
+            validation?: components["schemas"]["Validation"];
+            headers?: components["schemas"]["WebhookHeaders"];
+        };
+        /**
+         * @description How each webhook carries its CloudEvent. `hammer` (default): hammer's body and headers, byte for byte.
+         *     `structured`: CloudEvents structured mode (`Content-Type: application/cloudevents+json`; JSON data in
+         *     `data`, other data base64 in `data_base64`). `binary`: CloudEvents binary mode (the data as the body
+         *     with the message's content type, the attributes as `ce-` headers). Absent on update keeps it.
+         * @enum {string}
+         */
+        ContentMode: "hammer" | "structured" | "binary";
+        /** @enum {string} */
+        SignatureScheme: "v1" | "v1a";
+        /**
+         * @description The Standard Webhooks signatures each webhook carries: `v1` (HMAC-SHA256 with secret_token; the
+         *     default) and/or `v1a` (Ed25519: hammer keeps the private key, `public_key` is for receivers). Absent on
+         *     update keeps them.
+         */
+        SignatureSchemes: components["schemas"]["SignatureScheme"][];
+        /**
+         * @description `cloudevents`: before any delivery, and again whenever the url changes, hammer asks the receiver
+         *     with the CloudEvents webhook validation handshake (`OPTIONS` with `WebHook-Request-Origin`); the
+         *     subscription is `pending_validation` until the receiver allows the origin. `none` (default): no
+         *     handshake. Absent on update keeps it.
+         * @enum {string}
+         */
+        Validation: "none" | "cloudevents";
+        /**
+         * @description Extra HTTP headers sent with every attempt (for a gateway's key, say): at most 20, names of 1 to 64
+         *     token characters, values of at most 1024 visible characters. Not allowed: Host, Content-Length,
+         *     Content-Type, Transfer-Encoding, Connection and the other hop-by-hop headers, User-Agent, and any
+         *     webhook-* or ce-* header. On update, each header given is set, one given with an empty value is
+         *     removed, and the others are kept.
+         */
+        WebhookHeaders: {
+            [key: string]: string;
         };
         /**
          * @description Attempts of this subscription in flight at once across all workers (each worker takes an equal share);
@@ -611,7 +664,11 @@ export interface components {
          *     absent on update keeps it, 0 returns to the default.
          */
         MaxInFlight: number;
-        /** @description Attempts per second at most, across all workers. 0 or absent on create means none; absent on update keeps it, 0 removes it. */
+        /**
+         * @description Attempts per second at most, across all workers (fractions allowed: 0.5 is one every 2 s). 0 or
+         *     absent on create means none; absent on update keeps it, 0 removes it. A receiver's
+         *     `WebHook-Allowed-Rate` (validation `cloudevents`) sets it.
+         */
         RateLimit: number;
         /**
          * @description Another existing topic (not the subscription's own), to which hammer publishes a message for each
@@ -1288,7 +1345,14 @@ export interface operations {
                      *       "rate_limit": 0,
                      *       "circuit_breaker": {
                      *         "state": "closed"
-                     *       }
+                     *       },
+                     *       "content_mode": "hammer",
+                     *       "signature_schemes": [
+                     *         "v1"
+                     *       ],
+                     *       "public_key": "",
+                     *       "validation": "none",
+                     *       "headers": {}
                      *     }
                      */
                     "application/json": components["schemas"]["Subscription"];

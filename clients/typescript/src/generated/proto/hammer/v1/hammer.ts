@@ -127,8 +127,9 @@ export interface Subscription {
     | RetryPolicy
     | undefined;
   /**
-   * active, paused or disabled. On create and update only "active" or "paused" ("" keeps it); hammer
-   * sets disabled (410 Gone, or the circuit breaker open for HAMMER_SUBSCRIPTION_DISABLE_AFTER).
+   * active, paused, disabled or pending_validation. On create and update only "active" or "paused"
+   * ("" keeps it); hammer sets disabled (410 Gone, or the circuit breaker open for
+   * HAMMER_SUBSCRIPTION_DISABLE_AFTER) and pending_validation (validation cloudevents, until allowed).
    */
   status: string;
   /** Read only: who or what set the status, when and why ("" for a subscription always active). */
@@ -144,12 +145,44 @@ export interface Subscription {
   max_in_flight?:
     | number
     | undefined;
-  /** Attempts per second at most, across all workers; 0 means none. Not set on update: unchanged. */
+  /**
+   * Attempts per second at most (fractions allowed), across all workers; 0 means none. Not set on
+   * update: unchanged.
+   */
   rate_limit?:
     | number
     | undefined;
   /** Read only: the circuit breaker's state. */
-  circuit_breaker: CircuitBreaker | undefined;
+  circuit_breaker:
+    | CircuitBreaker
+    | undefined;
+  /**
+   * hammer (default: hammer's body and headers), structured or binary (the CloudEvents HTTP modes).
+   * "" on update keeps it.
+   */
+  content_mode: string;
+  /**
+   * The Standard Webhooks signatures each webhook carries: v1 (HMAC-SHA256 with secret_token, the
+   * default) and/or v1a (Ed25519). Empty on update keeps them.
+   */
+  signature_schemes: string[];
+  /** Read only: the Ed25519 public key (whpk_...) receivers verify v1a signatures with; "" without v1a. */
+  public_key: string;
+  /**
+   * none (default) or cloudevents (the CloudEvents webhook validation handshake before any delivery,
+   * and when the url changes). "" on update keeps it.
+   */
+  validation: string;
+  /**
+   * Extra HTTP headers sent with every attempt. On update, each entry given is set and one with an
+   * empty value is removed; the others are kept.
+   */
+  headers: { [key: string]: string };
+}
+
+export interface Subscription_HeadersEntry {
+  key: string;
+  value: string;
 }
 
 /** How long a delivery waits before each retry. */
@@ -275,7 +308,7 @@ export interface ListSubscriptionsRequest {
   created_at_lt: string;
   /** Only items created at or before this time (RFC 3339). */
   created_at_lte: string;
-  /** Only subscriptions in this status: active, paused or disabled. */
+  /** Only subscriptions in this status: active, paused, disabled or pending_validation. */
   status: string;
 }
 
@@ -1197,6 +1230,11 @@ function createBaseSubscription(): Subscription {
     max_in_flight: undefined,
     rate_limit: undefined,
     circuit_breaker: undefined,
+    content_mode: "",
+    signature_schemes: [],
+    public_key: "",
+    validation: "",
+    headers: {},
   };
 }
 
@@ -1254,11 +1292,26 @@ export const Subscription: MessageFns<Subscription> = {
       writer.uint32(136).uint32(message.max_in_flight);
     }
     if (message.rate_limit !== undefined) {
-      writer.uint32(144).uint32(message.rate_limit);
+      writer.uint32(145).double(message.rate_limit);
     }
     if (message.circuit_breaker !== undefined) {
       CircuitBreaker.encode(message.circuit_breaker, writer.uint32(154).fork()).join();
     }
+    if (message.content_mode !== "") {
+      writer.uint32(162).string(message.content_mode);
+    }
+    for (const v of message.signature_schemes) {
+      writer.uint32(170).string(v!);
+    }
+    if (message.public_key !== "") {
+      writer.uint32(178).string(message.public_key);
+    }
+    if (message.validation !== "") {
+      writer.uint32(186).string(message.validation);
+    }
+    globalThis.Object.entries(message.headers).forEach(([key, value]: [string, string]) => {
+      Subscription_HeadersEntry.encode({ key: key as any, value }, writer.uint32(194).fork()).join();
+    });
     return writer;
   },
 
@@ -1412,11 +1465,11 @@ export const Subscription: MessageFns<Subscription> = {
             continue;
           }
           case 18: {
-            if (tag !== 144) {
+            if (tag !== 145) {
               break;
             }
 
-            message.rate_limit = reader.uint32();
+            message.rate_limit = reader.double();
             continue;
           }
           case 19: {
@@ -1425,6 +1478,49 @@ export const Subscription: MessageFns<Subscription> = {
             }
 
             message.circuit_breaker = CircuitBreaker.decode(reader, reader.uint32());
+            continue;
+          }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.content_mode = reader.string();
+            continue;
+          }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.signature_schemes.push(reader.string());
+            continue;
+          }
+          case 22: {
+            if (tag !== 178) {
+              break;
+            }
+
+            message.public_key = reader.string();
+            continue;
+          }
+          case 23: {
+            if (tag !== 186) {
+              break;
+            }
+
+            message.validation = reader.string();
+            continue;
+          }
+          case 24: {
+            if (tag !== 194) {
+              break;
+            }
+
+            const entry24 = Subscription_HeadersEntry.decode(reader, reader.uint32());
+            if (entry24.value !== undefined) {
+              message.headers[entry24.key] = entry24.value;
+            }
             continue;
           }
         }
@@ -1520,6 +1616,36 @@ export const Subscription: MessageFns<Subscription> = {
         : isSet(object.circuit_breaker)
         ? CircuitBreaker.fromJSON(object.circuit_breaker)
         : undefined,
+      content_mode: isSet(object.contentMode)
+        ? globalThis.String(object.contentMode)
+        : isSet(object.content_mode)
+        ? globalThis.String(object.content_mode)
+        : "",
+      signature_schemes: globalThis.Array.isArray(object?.signatureSchemes)
+        ? object.signatureSchemes.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.signature_schemes)
+        ? object.signature_schemes.map((e: any) => globalThis.String(e))
+        : [],
+      public_key: isSet(object.publicKey)
+        ? globalThis.String(object.publicKey)
+        : isSet(object.public_key)
+        ? globalThis.String(object.public_key)
+        : "",
+      validation: isSet(object.validation) ? globalThis.String(object.validation) : "",
+      headers: isObject(object.headers)
+        ? (globalThis.Object.entries(object.headers) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -1577,10 +1703,31 @@ export const Subscription: MessageFns<Subscription> = {
       obj.maxInFlight = Math.round(message.max_in_flight);
     }
     if (message.rate_limit !== undefined) {
-      obj.rateLimit = Math.round(message.rate_limit);
+      obj.rateLimit = floatToJson(message.rate_limit);
     }
     if (message.circuit_breaker !== undefined) {
       obj.circuitBreaker = CircuitBreaker.toJSON(message.circuit_breaker);
+    }
+    if (message.content_mode !== "") {
+      obj.contentMode = message.content_mode;
+    }
+    if (message.signature_schemes?.length) {
+      obj.signatureSchemes = message.signature_schemes;
+    }
+    if (message.public_key !== "") {
+      obj.publicKey = message.public_key;
+    }
+    if (message.validation !== "") {
+      obj.validation = message.validation;
+    }
+    if (message.headers) {
+      const entries = globalThis.Object.entries(message.headers) as [string, string][];
+      if (entries.length > 0) {
+        obj.headers = {};
+        entries.forEach(([k, v]) => {
+          obj.headers[k] = v;
+        });
+      }
     }
     return obj;
   },
@@ -1613,6 +1760,104 @@ export const Subscription: MessageFns<Subscription> = {
     message.circuit_breaker = (object.circuit_breaker !== undefined && object.circuit_breaker !== null)
       ? CircuitBreaker.fromPartial(object.circuit_breaker)
       : undefined;
+    message.content_mode = object.content_mode ?? "";
+    message.signature_schemes = object.signature_schemes?.map((e) => e) || [];
+    message.public_key = object.public_key ?? "";
+    message.validation = object.validation ?? "";
+    message.headers = (globalThis.Object.entries(object.headers ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseSubscription_HeadersEntry(): Subscription_HeadersEntry {
+  return { key: "", value: "" };
+}
+
+export const Subscription_HeadersEntry: MessageFns<Subscription_HeadersEntry> = {
+  encode(message: Subscription_HeadersEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Subscription_HeadersEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSubscription_HeadersEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Subscription_HeadersEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: Subscription_HeadersEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Subscription_HeadersEntry>): Subscription_HeadersEntry {
+    return Subscription_HeadersEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Subscription_HeadersEntry>): Subscription_HeadersEntry {
+    const message = createBaseSubscription_HeadersEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
@@ -6487,6 +6732,10 @@ function fromTimestamp(t: Timestamp): string {
   let millis = (t.seconds || 0) * 1_000;
   millis += (t.nanos || 0) / 1_000_000;
   return new globalThis.Date(millis).toISOString();
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {
