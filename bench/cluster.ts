@@ -60,7 +60,7 @@ let workerSerial = 0;
 export async function startWorkers(
   cluster: Cluster,
   count: number,
-  options: { concurrency: number; nodeArgs?: (index: number) => string[] },
+  options: { concurrency: number; nodeArgs?: (index: number) => string[]; env?: Record<string, string> },
 ): Promise<ManagedProcess[]> {
   const workers = Array.from(
     { length: count },
@@ -68,7 +68,7 @@ export async function startWorkers(
       new ManagedProcess(`worker-${++workerSerial}`, cli, ['worker'], {
         logDir: cluster.logDir,
         cwd: cluster.dir,
-        env: hammerEnv(cluster.databaseUrl, { HAMMER_WORKER_CONCURRENCY: String(options.concurrency) }),
+        env: hammerEnv(cluster.databaseUrl, { HAMMER_WORKER_CONCURRENCY: String(options.concurrency), ...options.env }),
         nodeArgs: [...hammerNodeFlags, ...(options.nodeArgs?.(i) ?? [])],
       }),
   );

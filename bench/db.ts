@@ -6,7 +6,6 @@ import pg from 'pg';
 import { createDatabasePool, type DatabasePool } from '../src/db/pool.ts';
 import { newId } from '../src/ids.ts';
 import { publishMessage } from '../src/store/messages.ts';
-import { insertSubscription } from '../src/store/subscriptions.ts';
 import { insertTopic } from '../src/store/topics.ts';
 
 export interface BenchDb {
@@ -49,9 +48,15 @@ async function one<T>(db: BenchDb, text: string, values: unknown[] = []): Promis
   return result.rows[0] as T;
 }
 
-/** Empties hammer's tables and graphile-worker's job queue (no worker may be running). */
+/**
+ * Empties hammer's tables and graphile-worker's job queue (no worker may be running). Every table of
+ * the public schema but the migrations' own, so tables added by new migrations are emptied too.
+ */
 export async function resetDatabase(db: BenchDb): Promise<void> {
-  await db.pg.query(`truncate topics, subscriptions, messages, deliveries, delivery_attempts, idempotency_keys, hammer_worker_heartbeats`);
+  const tables = await db.pg.query<{ name: string }>(
+    `select format('%I', tablename) as name from pg_tables where schemaname = 'public' and tablename <> 'hammer_migrations'`,
+  );
+  await db.pg.query(`truncate ${tables.rows.map((t) => t.name).join(', ')}`);
   await db.pg.query(`truncate graphile_worker._private_jobs, graphile_worker._private_job_queues`);
   await db.pg.query('analyze');
 }
@@ -64,18 +69,28 @@ export async function analyze(db: BenchDb): Promise<void> {
 /** A topic with `subscriptions` subscriptions, each POSTing to `<origin>/<topic>/<i>`. */
 export async function createTopic(db: BenchDb, topicId: string, subscriptions: number, origin: string): Promise<void> {
   await insertTopic(db.store, { id: topicId, name: topicId });
-  for (let i = 0; i < subscriptions; i++) {
-    await insertSubscription(db.store, {
-      id: `${topicId}-${i}`,
-      topic_id: topicId,
-      name: `${topicId} ${i}`,
-      url: `${origin}/${topicId}/${i}`,
-      secret_token: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
-      max_delivery_attempts: 3,
-      delivery_attempt_delay: 60,
-      delivery_attempt_timeout: 10,
-    });
-  }
+  for (let i = 0; i < subscriptions; i++) await addSubscription(db, topicId, `${topicId}-${i}`, `${origin}/${topicId}/${i}`);
+}
+
+export interface SubscriptionSettings {
+  max_delivery_attempts: number;
+  /** Seconds between attempts (hammer's minimum is 1). */
+  delivery_attempt_delay: number;
+  /** Seconds an attempt may take. */
+  delivery_attempt_timeout: number;
+}
+
+/**
+ * A subscription of `topicId` POSTing to `url`. Plain SQL, not the store's insertSubscription, so the
+ * columns the bench does not set (delivery-policy fields being added) take their defaults.
+ */
+export async function addSubscription(db: BenchDb, topicId: string, id: string, url: string, settings: Partial<SubscriptionSettings> = {}): Promise<void> {
+  const s = { max_delivery_attempts: 3, delivery_attempt_delay: 60, delivery_attempt_timeout: 10, ...settings };
+  await db.pg.query(
+    `insert into subscriptions (id, topic_id, name, url, secret_token, max_delivery_attempts, delivery_attempt_delay, delivery_attempt_timeout)
+     values ($1, $2, $1, $3, 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', $4, $5, $6)`,
+    [id, topicId, url, s.max_delivery_attempts, s.delivery_attempt_delay, s.delivery_attempt_timeout],
+  );
 }
 
 /** About 600 bytes of JSON text: with the CloudEvent envelope and base64 the webhook body is about 1.2 KB. */
@@ -139,6 +154,27 @@ export async function attemptSpan(db: BenchDb, topicId: string): Promise<Attempt
     [topicId],
   );
   return { attempts: row.attempts, first: row.first ?? NaN, last: row.last ?? NaN };
+}
+
+export interface RetryGaps {
+  /** Attempts that answered `status` and were followed by another attempt of their delivery. */
+  followed: number;
+  /** Smallest time between such an attempt and the next one (created_at, recorded after each answer), ms. */
+  minMs: number;
+}
+
+/** How soon each delivery of the topic was tried again after an attempt answered `status`. */
+export async function retryGapsAfter(db: BenchDb, topicId: string, status: number): Promise<RetryGaps> {
+  const row = await one<{ followed: number; min_ms: number | null }>(
+    db,
+    `select count(*)::int as followed, min(gap_ms)::float8 as min_ms from (
+       select extract(epoch from lead(a.created_at) over w - a.created_at) * 1000 as gap_ms, a.response_status_code
+       from delivery_attempts a join deliveries d on d.id = a.delivery_id where d.topic_id = $1
+       window w as (partition by a.delivery_id order by a.created_at)
+     ) t where response_status_code = $2 and gap_ms is not null`,
+    [topicId, status],
+  );
+  return { followed: row.followed, minMs: row.min_ms ?? NaN };
 }
 
 /** Attempts of a topic recorded in [from, to] (ms since the epoch). */

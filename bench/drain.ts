@@ -28,6 +28,7 @@ import { recordPerf, type PerfReport } from './perf.ts';
 import { checkProcesses, sleep } from './processes.ts';
 import { peakRssMiB, rssMiB } from './procstat.ts';
 import { summariseProfile, type ProfileSummary } from './profile.ts';
+import type { Receiver } from './receiver.ts';
 
 export interface DrainResult {
   workers: number;
@@ -61,12 +62,19 @@ export interface DrainResult {
  * Waits until every delivery of `topicId` left `pending`. Polls the receiver's count (IPC, no database
  * work) and asks PostgreSQL only once the receiver has seen them all (and every 10 s).
  */
-export async function waitForDeliveries(cluster: Cluster, topicId: string, expected: number, receivedBefore: number, timeoutMs: number): Promise<void> {
+export async function waitForDeliveries(
+  cluster: Cluster,
+  topicId: string,
+  expected: number,
+  receivedBefore: number,
+  timeoutMs: number,
+  receiver: Receiver = cluster.receiver,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let polls = 0;
   for (;;) {
     checkProcesses();
-    const received = (await cluster.receiver.count()) - receivedBefore;
+    const received = (await receiver.count()) - receivedBefore;
     if ((received >= expected || ++polls % 100 === 0) && !(await anyPending(cluster.db, topicId))) return;
     if (Date.now() > deadline) {
       const counts = await deliveryCounts(cluster.db, topicId);
@@ -78,9 +86,21 @@ export async function waitForDeliveries(cluster: Cluster, topicId: string, expec
 
 export async function drain(
   cluster: Cluster,
-  options: { n: number; workers: number; concurrency: number; publishConcurrency: number; profileDir?: string; statementStats: boolean },
+  options: {
+    n: number;
+    workers: number;
+    concurrency: number;
+    publishConcurrency: number;
+    profileDir?: string;
+    statementStats: boolean;
+    /** Where the webhooks go (default: the cluster's instant receiver). */
+    receiver?: Receiver;
+    /** More HAMMER_* settings of the workers. */
+    workerEnv?: Record<string, string>;
+  },
 ): Promise<DrainResult> {
-  const { db, receiver } = cluster;
+  const { db } = cluster;
+  const receiver = options.receiver ?? cluster.receiver;
   const topicId = 'drain';
   await resetDatabase(db);
   await createTopic(db, topicId, 1, receiver.origin);
@@ -99,6 +119,7 @@ export async function drain(
   const perf = profileDir ? recordPerf(cluster.postmasterPid, join(profileDir, 'postgres.perf.data')) : undefined;
   const workers = await startWorkers(cluster, options.workers, {
     concurrency: options.concurrency,
+    env: options.workerEnv,
     nodeArgs: (i) => (profileDir && i === 0 ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
   });
   // From here on (start-up done, delivering) to the last delivery.
@@ -106,7 +127,7 @@ export async function drain(
   const workerRssMiBEverySecond: number[] = [];
   const sampleRss = setInterval(() => workerRssMiBEverySecond.push(Math.round(rssMiB(workers[0]!.pid) ?? NaN)), 1000);
   try {
-    await waitForDeliveries(cluster, topicId, options.n, receivedBefore, Math.max(120_000, options.n * 20));
+    await waitForDeliveries(cluster, topicId, options.n, receivedBefore, Math.max(120_000, options.n * 20), receiver);
   } finally {
     clearInterval(sampleRss);
   }

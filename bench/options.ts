@@ -1,4 +1,5 @@
-// The benchmark's command-line options: `npm run bench -- --n 5000 --concurrency 32 --workers 2 --duration 30 --quick`.
+// The benchmark's command-line options: `npm run bench -- --n 5000 --concurrency 512 --workers 2 --duration 30 --quick`,
+// `npm run bench -- --only policy --concurrency-sweep`.
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -24,20 +25,32 @@ export interface BenchOptions {
   out: string;
   /** Run the first drain's worker under `--cpu-prof` and load pg_stat_statements. */
   profile: boolean;
+  /** Messages of the dead-endpoint and backpressure runs (the slow-receiver drains use n). */
+  policyN: number;
+  /** Also run the worker-concurrency sweep (instant and slow drains at 32 to 512). */
+  concurrencySweep: boolean;
+  /** Deliveries per drain of the sweep. */
+  sweepN: number;
+  /** `policy`: only the delivery-policy runs (and the sweep if asked), none of runs 1 to 7. */
+  only: 'all' | 'policy';
 }
 
 const usage = `Usage: npm run bench -- [options]
   --n <count>                 deliveries per drain (default 20000; quick 1000)
-  --concurrency <c>           worker concurrency (default 32, hammer's default)
+  --concurrency <c>           worker concurrency (default 512, HAMMER_WORKER_CONCURRENCY's default)
   --workers <w>               worker processes of the second drain (default 2)
   --duration <s>              steady-state seconds (default 30; quick 5)
   --publish-duration <s>      seconds per publish-throughput run and raw HTTP baseline (default 10; quick 2)
   --publish-concurrency <c>   concurrent publishers (default 16)
   --fanout-messages <m>       fan-out messages, 100 subscriptions each (default 200, at most n/100)
   --latency-count <k>         sequential publishes for latency (default 500; quick 100), after min(50, k) warm-up ones
-  --quick                     small and short: finishes in under a minute
+  --quick                     small and short: finishes in about two minutes (one of them the policy runs)
   --profile                   during the first drain: V8 CPU profile of the worker, perf profile of PostgreSQL
                               (if perf is installed and permitted), pg_stat_statements; files next to --out
+  --policy-n <count>          messages of the dead-endpoint and backpressure runs (default 2000; quick min(300, n))
+  --concurrency-sweep         also drain at worker concurrency 32, 64, 128, 256, 512 (instant and 100 ms receiver)
+  --sweep-n <count>           deliveries per sweep drain (default 20000; quick 2000)
+  --only policy               only the delivery-policy runs (slow receivers, dead endpoint, backpressure)
   --out <file>                results file (default bench/results/latest.json)
 `;
 
@@ -62,6 +75,10 @@ export function parseOptions(argv: string[]): BenchOptions {
       'latency-count': { type: 'string' },
       quick: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
+      'policy-n': { type: 'string' },
+      'concurrency-sweep': { type: 'boolean', default: false },
+      'sweep-n': { type: 'string' },
+      only: { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -72,9 +89,10 @@ export function parseOptions(argv: string[]): BenchOptions {
   }
   const quick = values.quick;
   const n = Math.round(positive('n', values.n, quick ? 1000 : 20_000));
+  if (values.only !== undefined && values.only !== 'policy') throw new Error(`--only must be "policy", got ${JSON.stringify(values.only)}\n\n${usage}`);
   return {
     n,
-    concurrency: Math.round(positive('concurrency', values.concurrency, 32)),
+    concurrency: Math.round(positive('concurrency', values.concurrency, 512)),
     workers: Math.round(positive('workers', values.workers, 2)),
     duration: positive('duration', values.duration, quick ? 5 : 30),
     publishDuration: positive('publish-duration', values['publish-duration'], quick ? 2 : 10),
@@ -83,6 +101,10 @@ export function parseOptions(argv: string[]): BenchOptions {
     latencyCount: Math.round(positive('latency-count', values['latency-count'], quick ? 100 : 500)),
     quick,
     profile: values.profile,
+    policyN: Math.round(positive('policy-n', values['policy-n'], quick ? Math.min(300, n) : 2000)),
+    concurrencySweep: values['concurrency-sweep'],
+    sweepN: Math.round(positive('sweep-n', values['sweep-n'], quick ? 2000 : 20_000)),
+    only: values.only === 'policy' ? 'policy' : 'all',
     out: resolve(values.out ?? join(import.meta.dirname, 'results', 'latest.json')),
   };
 }

@@ -5,6 +5,7 @@ import type { BenchOptions } from './options.ts';
 import type { CpuUsage } from './cpu.ts';
 import type { DrainResult } from './drain.ts';
 import type { FanoutResult, LatencyResult, PublishResult, SteadyResult } from './live.ts';
+import type { PolicyResults } from './policy.ts';
 
 export const targets = {
   /** Drain throughput / graphile-worker no-op throughput, same process count. */
@@ -46,15 +47,17 @@ export interface Results {
   publish: PublishResult[];
   memory: { workerPeakRssMiB: number; queuedDeliveries: number; targetMiB: number };
   targets: Record<string, { value: number; target: string; met: boolean }>;
+  /** The delivery-policy runs (formatted by policy-report.ts). */
+  policy?: PolicyResults;
   problems: string[];
 }
 
-const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
-const fixed = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
-const pct = (n: number) => (Number.isFinite(n) ? `${Math.round(n * 100)}%` : 'n/a');
-const mark = (met: boolean) => (met ? 'met' : 'MISSED');
+export const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
+export const fixed = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+export const pct = (n: number) => (Number.isFinite(n) ? `${Math.round(n * 100)}%` : 'n/a');
+export const mark = (met: boolean) => (met ? 'met' : 'MISSED');
 
-function table(rows: string[][]): string {
+export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => (row[c] ?? '').length)));
   return rows.map((row) => row.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n');
 }

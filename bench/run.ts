@@ -1,6 +1,7 @@
 // `npm run bench`: starts PostgreSQL, a receiver, hammer's server and workers as real processes,
 // measures delivery and publish throughput, latency and memory against baselines measured in the
-// same run, prints a table and writes the results as JSON. It asserts nothing about timing: it exits
+// same run, then the delivery-policy runs (policy.ts: slow, dead and throttling receivers), prints a
+// table and writes the results as JSON. It asserts nothing about timing: it exits
 // non-zero only when something breaks (a delivery not completed or sent twice, a process crash).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -12,6 +13,8 @@ import { resetDatabase } from './db.ts';
 import { drain, type DrainResult } from './drain.ts';
 import { fanout, latency, publishThroughput, steadyState } from './live.ts';
 import { parseOptions } from './options.ts';
+import { policyProblems, policyRuns, type PolicyResults } from './policy.ts';
+import { formatPolicy } from './policy-report.ts';
 import { killAll } from './processes.ts';
 import { formatReport, targets, type Ratios, type Results } from './report.ts';
 
@@ -41,6 +44,34 @@ process.once('SIGINT', () => {
   killAll();
   void (cluster?.close() ?? Promise.resolve()).finally(() => process.exit(130));
 });
+
+function meta(c: Cluster, startedAt: string, loadAverageAtStart: number[], notes: string[]): Results['meta'] {
+  return {
+    startedAt,
+    source: sourceVersion(),
+    seconds: (performance.now() - began) / 1000,
+    node: process.version,
+    cpus: availableParallelism(),
+    loadAverageAtStart,
+    postgres: c.postgresVersion,
+    options,
+    notes,
+  };
+}
+
+/** `--only policy`: the delivery-policy runs alone. */
+interface PolicyOnlyResults {
+  meta: Results['meta'];
+  policy: PolicyResults;
+  problems: string[];
+}
+
+async function measurePolicy(c: Cluster): Promise<PolicyOnlyResults> {
+  const startedAt = new Date().toISOString();
+  const loadAverageAtStart = loadavg();
+  const policy = await policyRuns(c, options, log);
+  return { meta: meta(c, startedAt, loadAverageAtStart, ['only the delivery-policy runs (--only policy)']), policy, problems: policyProblems(policy) };
+}
 
 async function measure(c: Cluster): Promise<Results> {
   const startedAt = new Date().toISOString();
@@ -92,24 +123,17 @@ async function measure(c: Cluster): Promise<Results> {
     publish.push(await publishThroughput(c, { subscriptions, durationS: options.publishDuration, concurrency: options.publishConcurrency }));
   }
 
+  const policy = await policyRuns(c, options, log);
+  problems.push(...policyProblems(policy));
+
   const rss = drains[0]!.workerPeakRssMiB[0]!;
   const postVsNoop = graphilePost[0]!.perSecond / graphileNoop[0]!.perSecond;
   return {
-    meta: {
-      startedAt,
-      source: sourceVersion(),
-      seconds: (performance.now() - began) / 1000,
-      node: process.version,
-      cpus: availableParallelism(),
-      loadAverageAtStart,
-      postgres: c.postgresVersion,
-      options,
-      notes: [
-        `the drain backlog is published through ${drains[0]!.publish.method} (REST publishing is run 5); ANALYZE runs after it`,
-        'drain and no-op rates: items / (last - first item processed); PostgreSQL is ephemeral (fsync=off, synchronous_commit=off)',
-        'steady state, fan-out, latency and publish go through the REST API of a separate `hammer server` process',
-      ],
-    },
+    meta: meta(c, startedAt, loadAverageAtStart, [
+      `the drain backlog is published through ${drains[0]!.publish.method} (REST publishing is run 5); ANALYZE runs after it`,
+      'drain and no-op rates: items / (last - first item processed); PostgreSQL is ephemeral (fsync=off, synchronous_commit=off)',
+      'steady state, fan-out, latency and publish go through the REST API of a separate `hammer server` process',
+    ]),
     baselines: { graphileNoop, graphilePost, undici },
     drain: drains,
     steady: { ...steady, ...ratios(steady.deliveredPerSecond) },
@@ -127,18 +151,32 @@ async function measure(c: Cluster): Promise<Results> {
       latencyP99Ms: { value: lat.p99, target: `< ${targets.latencyP99Ms}`, met: lat.p99 < targets.latencyP99Ms },
       workerRssMiB: { value: rss, target: `< ${targets.workerRssMiB}`, met: rss < targets.workerRssMiB },
     },
+    policy,
     problems,
   };
+}
+
+function format(results: Results | PolicyOnlyResults): string {
+  if (!('drain' in results)) {
+    const m = results.meta;
+    return [
+      `hammer benchmark, delivery policy only, ${m.startedAt}, source ${m.source}: Node ${m.node}, ${m.cpus} CPUs (load average at start ${m.loadAverageAtStart.map((l) => l.toFixed(2)).join(' ')}); took ${Math.round(m.seconds)} s`,
+      '',
+      formatPolicy(results.policy),
+      ...(results.problems.length > 0 ? ['', 'PROBLEMS:', ...results.problems.map((p) => `  - ${p}`)] : []),
+    ].join('\n');
+  }
+  return results.policy ? `${formatReport(results)}\n\n${formatPolicy(results.policy)}` : formatReport(results);
 }
 
 let exitCode = 0;
 try {
   log(`starting PostgreSQL, migrating, starting the receiver and hammer server`);
   cluster = await startCluster({ statementStats: options.profile, publishConcurrency: options.publishConcurrency }, log);
-  const results = await measure(cluster);
+  const results = options.only === 'policy' ? await measurePolicy(cluster) : await measure(cluster);
   mkdirSync(dirname(options.out), { recursive: true });
   writeFileSync(options.out, `${JSON.stringify(results, null, 2)}\n`);
-  process.stdout.write(`${formatReport(results)}\n\nresults written to ${options.out}\n`);
+  process.stdout.write(`${format(results)}\n\nresults written to ${options.out}\n`);
   if (results.problems.length > 0) exitCode = 1;
 } catch (error) {
   log(`FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);

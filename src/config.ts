@@ -56,6 +56,8 @@ export interface Config {
   authCacheTtl: number;
   /** Seconds an idempotency key is remembered (HAMMER_IDEMPOTENCY_TTL). */
   idempotencyTtl: number;
+  /** Whether concurrent single publishes to a topic share statements (HAMMER_PUBLISH_GROUPING). */
+  publishGrouping: boolean;
   logLevel: (typeof logLevels)[number];
   /** Folder migrations are read from. */
   migrationsDir: string;
@@ -79,6 +81,8 @@ export interface Config {
   circuitBreakerMaxCooldown: number;
   /** Seconds an open breaker may stay open before hammer disables the subscription; 0: never. */
   subscriptionDisableAfter: number;
+  /** WebHook-Request-Origin of the CloudEvents validation handshake: one DNS name for the whole deployment. */
+  webhookOrigin: string;
 }
 
 function reader(env: Env) {
@@ -130,6 +134,14 @@ function reader(env: Env) {
       if (seconds === undefined || seconds < min || seconds > max) fail(name, value, `a duration such as 5s, 10m, 24h or 90d, from ${min}s to ${max}s`);
       return seconds!;
     },
+    /** A DNS name (`webhooks.example.com`, or one label such as `hammer`). */
+    dnsName(name: string, fallback: string): string {
+      const value = raw(name);
+      if (value === undefined) return fallback;
+      const label = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+      if (value.length > 253 || !value.split('.').every((part) => label.test(part))) fail(name, value, 'a DNS name such as webhooks.example.com');
+      return value;
+    },
     oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
       const value = raw(name);
       if (value === undefined) return fallback;
@@ -175,13 +187,14 @@ export function loadConfig(env: Env = process.env): Config {
     httpBodyLimit: read.integer('HAMMER_HTTP_BODY_LIMIT', 1024 * 1024, 1024, 1024 * 1024 * 1024),
     validateResponses: read.boolean('HAMMER_VALIDATE_RESPONSES', false),
     workerDatabaseDelay: read.number('HAMMER_WORKER_DATABASE_DELAY', 1, 0.05, 3600),
-    workerConcurrency: read.integer('HAMMER_WORKER_CONCURRENCY', 32, 1, 1000),
+    workerConcurrency: read.integer('HAMMER_WORKER_CONCURRENCY', 512, 1, 1000),
     attemptResponseMaxBytes: read.integer('HAMMER_ATTEMPT_RESPONSE_MAX_BYTES', 64 * 1024, 0, 64 * 1024 * 1024),
     workerStaleAfter: read.integer('HAMMER_WORKER_STALE_AFTER', 60, 5, 86400),
     shutdownTimeout: read.number('HAMMER_SHUTDOWN_TIMEOUT', 30, 0, 3600),
     auth: read.oneOf('HAMMER_AUTH', 'auto', ['required', 'off', 'auto'] as const),
     authCacheTtl: read.duration('HAMMER_AUTH_CACHE_TTL', 5, 0, 3600),
     idempotencyTtl: read.duration('HAMMER_IDEMPOTENCY_TTL', 86400, 1, 30 * 86400),
+    publishGrouping: read.boolean('HAMMER_PUBLISH_GROUPING', true),
     logLevel: read.oneOf('HAMMER_LOG_LEVEL', 'info', logLevels),
     migrationsDir: resolve(
       (read.string('HAMMER_DATABASE_MIGRATION_DIR') ?? fileURLToPath(new URL('../migrations', import.meta.url))).replace(/^file:\/\//, ''),
@@ -191,12 +204,14 @@ export function loadConfig(env: Env = process.env): Config {
     deliveryPrivateNetworks: read.oneOf('HAMMER_DELIVERY_PRIVATE_NETWORKS', 'allow', ['allow', 'deny'] as const),
     deliveryAllowedNetworks: read.networks('HAMMER_DELIVERY_ALLOWED_NETWORKS'),
     deliveryHttpsOnly: read.boolean('HAMMER_DELIVERY_HTTPS_ONLY', false),
-    subscriptionMaxInFlight: read.integer('HAMMER_SUBSCRIPTION_MAX_IN_FLIGHT', 256, 1, 100000),
+    subscriptionMaxInFlight: read.integer('HAMMER_SUBSCRIPTION_MAX_IN_FLIGHT', 384, 1, 100000),
     retryAfterMax: read.duration('HAMMER_RETRY_AFTER_MAX', 3600, 1, 30 * 86400),
     circuitBreakerFailures: read.integer('HAMMER_CIRCUIT_BREAKER_FAILURES', 0, 0, 1000000),
     circuitBreakerCooldown: read.duration('HAMMER_CIRCUIT_BREAKER_COOLDOWN', 30, 1, 86400),
     circuitBreakerMaxCooldown: read.duration('HAMMER_CIRCUIT_BREAKER_MAX_COOLDOWN', 600, 1, 7 * 86400),
     subscriptionDisableAfter: read.duration('HAMMER_SUBSCRIPTION_DISABLE_AFTER', 0, 0, 365 * 86400),
+    // The spec's origin names the sending system, not one host: the same for every worker (not os.hostname()).
+    webhookOrigin: read.dnsName('HAMMER_WEBHOOK_ORIGIN', 'hammer'),
   };
   if (config.defaultPaginationLimit > config.maxPaginationLimit) {
     throw new ConfigError(

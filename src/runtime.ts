@@ -104,6 +104,7 @@ async function startApiListeners(config: Listening, pool: DatabasePool, metrics:
     onMessagePublished: (message) => metrics.messagePublished(message.topic_id),
     auth: { mode: config.auth, cacheTtlMs: config.authCacheTtl * 1000 },
     idempotencyTtlSeconds: config.idempotencyTtl,
+    publishGrouping: config.publishGrouping,
   });
   // Said once at start; requests ask again (cached). A database that cannot answer yet (not migrated,
   // down) must not stop the server: it says so and each request decides when it comes.
@@ -156,6 +157,7 @@ function startWorker(config: Config, databaseUrl: string, pool: DatabasePool, me
       staleAfter: config.workerStaleAfter,
       shutdownTimeout: config.shutdownTimeout,
       destinations: destinationPolicyOf(config),
+      validation: { origin: config.webhookOrigin },
       policy: {
         defaultMaxInFlight: config.subscriptionMaxInFlight,
         inFlightWaitMs: 50,

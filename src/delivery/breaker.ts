@@ -5,7 +5,7 @@
 import type { DatabasePool } from '../db/pool.ts';
 import { recordBreakerOutcomes, type BreakerOutcome, type BreakerSettings } from '../store/delivery-policy.ts';
 import type { Logger } from '../observability/logger.ts';
-import { createBatcher, type BatcherOptions } from './batcher.ts';
+import { createBatcher, type BatcherOptions } from '../batcher.ts';
 
 export type { BreakerSettings };
 

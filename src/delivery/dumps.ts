@@ -18,12 +18,23 @@ export interface DumpedBody {
 }
 
 const crlf = '\r\n';
+const utf8 = new TextDecoder();
 
-/** Request line, Host, the headers in the order given (Go sorts them by name), blank line, body. */
-export function dumpRequest(url: URL, headers: readonly (readonly [string, string])[], body: string): string {
+/**
+ * Request line, Host, the headers in the order given (Go sorts them by name: see dumpOrder), blank
+ * line, body. A binary body is shown as UTF-8 text, NUL replaced (PostgreSQL text cannot hold NUL).
+ */
+export function dumpRequest(url: URL, headers: readonly (readonly [string, string])[], body: string | Uint8Array): string {
   let dump = `POST ${url.pathname || '/'}${url.search} HTTP/1.1${crlf}Host: ${url.host}${crlf}`;
   for (const [name, value] of headers) dump += `${name}: ${value}${crlf}`;
-  return dump + crlf + body;
+  return dump + crlf + (typeof body === 'string' ? body : utf8.decode(body).replaceAll('\0', '\uFFFD'));
+}
+
+/** Headers as Go's httputil.DumpRequest writes them: canonical names, sorted by name (stable). */
+export function dumpOrder(headers: readonly (readonly [string, string])[]): [string, string][] {
+  return headers
+    .map(([name, value]): [string, string] => [canonicalHeaderName(name), value])
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /** Status line, headers canonicalised and sorted by name (a repeated one on a line per value), blank line, body. */

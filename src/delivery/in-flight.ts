@@ -1,17 +1,21 @@
-// Each subscription's attempts in flight in this process, held under a limit: its share of the
-// subscription's max_in_flight, lowered while its attempts fail (halved by each failure, raised by
-// one with each success, as TCP's congestion window): a dead endpoint soon holds one slot, a healthy
-// one all its share. An attempt over the limit waits a little for a slot (a fast receiver frees one
-// within milliseconds); when none frees in time, the delivery is parked instead, so it stops holding
-// one of the worker's job slots.
+// Each subscription's attempts in flight in this process, held under a limit that follows how its
+// receiver behaves, as TCP's congestion window does: it starts small (so a dead endpoint never gets a
+// burst of slots), grows by one with each success up to the cap (the process's share of the
+// subscription's max_in_flight), and halves with each failure, so a dead endpoint soon holds one
+// slot while a healthy one uses its whole share. An attempt of a healthy subscription over its limit
+// waits a little for a slot (a fast receiver frees one within milliseconds); when none frees in
+// time, or the subscription is failing, the delivery is parked instead, so it stops holding one of
+// the worker's job slots.
 
 export interface InFlightLimits {
-  /** Takes a slot of `subscriptionId` (at most `cap`, or its lowered limit, in flight), waiting up to `waitMs`; false when none freed. */
+  /** Takes a slot of `subscriptionId` (at most its limit under `cap` in flight), waiting up to `waitMs`; false when none freed. */
   acquire(subscriptionId: string, cap: number, waitMs: number): Promise<boolean>;
   /** Gives the slot back, saying whether its attempt succeeded (which moves the subscription's limit under `cap`). */
   release(subscriptionId: string, succeeded: boolean, cap: number): void;
   /** The subscription's limit now, under `cap`. */
   limit(subscriptionId: string, cap: number): number;
+  /** Its last attempt failed. */
+  failing(subscriptionId: string): boolean;
   /** Attempts in flight for the subscription. */
   count(subscriptionId: string): number;
 }
@@ -21,18 +25,24 @@ interface Waiter {
   timer: NodeJS.Timeout;
 }
 
+/** A subscription this process has not sent to yet starts at this many slots (TCP's initial window). */
+export const initialLimit = 32;
+/** Subscriptions remembered; past this the memory starts over (every limit back to its start). */
+const maxRemembered = 100_000;
+
 export function createInFlightLimits(): InFlightLimits {
   const inFlight = new Map<string, number>();
   const waiting = new Map<string, Waiter[]>();
-  /** Lowered limits only: a subscription absent here may use its whole cap. */
-  const lowered = new Map<string, number>();
+  /** Each subscription's limit (fractional after halving) and whether its last attempt failed. */
+  const limits = new Map<string, { limit: number; failing: boolean }>();
 
   const count = (id: string) => inFlight.get(id) ?? 0;
-  const limit = (id: string, cap: number) => Math.min(cap, Math.floor(lowered.get(id) ?? cap));
+  const limit = (id: string, cap: number) => Math.max(1, Math.min(cap, Math.floor(limits.get(id)?.limit ?? initialLimit)));
 
   return {
     count,
     limit,
+    failing: (id) => limits.get(id)?.failing ?? false,
     acquire(id, cap, waitMs) {
       if (count(id) < limit(id, cap)) {
         inFlight.set(id, count(id) + 1);
@@ -58,12 +68,9 @@ export function createInFlightLimits(): InFlightLimits {
       });
     },
     release(id, succeeded, cap) {
-      const current = lowered.get(id);
-      if (!succeeded) lowered.set(id, Math.max(1, Math.min(current ?? cap, count(id)) / 2));
-      else if (current !== undefined) {
-        if (current + 1 >= cap) lowered.delete(id);
-        else lowered.set(id, current + 1);
-      }
+      if (!limits.has(id) && limits.size >= maxRemembered) limits.clear();
+      const current = Math.min(cap, limits.get(id)?.limit ?? initialLimit);
+      limits.set(id, succeeded ? { limit: Math.min(cap, current + 1), failing: false } : { limit: Math.max(1, Math.min(current, count(id)) / 2), failing: true });
       // Hand the slot to the next waiter, unless the limit just fell below what is in flight.
       const queue = waiting.get(id);
       if (queue && count(id) <= limit(id, cap)) {

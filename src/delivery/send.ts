@@ -7,11 +7,11 @@ import type { Dispatcher } from 'undici';
 import { defaultDestinationPolicy, guardedLookup, refusedUrl, type DestinationPolicy, type Resolver } from '../destinations.ts';
 import type { components } from '../generated/openapi.ts';
 import { rules } from '../generated/rules.ts';
-import { buildCloudEvent, type CloudEventSource } from './cloudevent.ts';
-import { dumpRequest, dumpResponse, headerValues, type DumpedBody } from './dumps.ts';
+import { webhookContent, type CloudEventSource, type ContentMode } from './cloudevent.ts';
+import { dumpOrder, dumpRequest, dumpResponse, headerValues, type DumpedBody } from './dumps.ts';
 import { parseRetryAfter, retryAfterStatuses } from './retry-after.ts';
 import { describeFailure, otherFailure, refusedFailure, timeoutFailure, whileReadingBody, type Failure, type FailureKind } from './failures.ts';
-import { signWebhook } from './signature.ts';
+import { signatureHeader } from './signature.ts';
 
 type Delivery = components['schemas']['Delivery'];
 type DeliveryAttempt = components['schemas']['DeliveryAttempt'];
@@ -23,6 +23,16 @@ export type SendableDelivery = CloudEventSource &
      * still in its grace period); absent means the delivery's own secret_token.
      */
     signing_secrets?: readonly string[];
+    /** How the CloudEvent is carried; absent means hammer's body and headers. */
+    content_mode?: ContentMode;
+    /** Which signatures `webhook-signature` carries; absent means ['v1']. */
+    signature_schemes?: readonly string[];
+    /** The v1a `whsk_` private keys, current first (as signing_secrets). */
+    signing_keys?: readonly string[];
+    /** The subscription's custom headers, sent after hammer's own. Their values are secrets: never logged. */
+    headers?: Readonly<Record<string, string>>;
+    /** `cloudevents`: the receiver allowed hammer's origin, which every delivery then names (WebHook-Request-Origin). */
+    validation?: string;
   };
 
 export type AttemptResult = Pick<
@@ -46,6 +56,8 @@ export interface SenderOptions {
   destinations?: DestinationPolicy;
   /** Resolves hostnames (node:dns lookup with `all: true`); tests give a fake one. */
   resolve?: Resolver;
+  /** The origin named in WebHook-Request-Origin to receivers that validated it (HAMMER_WEBHOOK_ORIGIN). */
+  webhookOrigin?: string;
 }
 
 export interface Sender {
@@ -117,20 +129,25 @@ export function createSender(options: SenderOptions): Sender {
     const failureOf = (err: unknown) => (deadline.signal.aborted ? timeout : describeFailure(err, url, timeout));
     try {
       const secrets = delivery.signing_secrets ?? [delivery.secret_token];
-      const body = buildCloudEvent(delivery, secrets[0]);
+      const { headers: modeHeaders, body } = webhookContent(delivery, delivery.content_mode, secrets[0]);
       const timestamp = Math.floor(now.getTime() / 1000);
-      // Sorted by name, as Go's httputil.DumpRequest writes them.
-      const sent: [string, string][] = [
-        ['Content-Type', 'application/json'],
+      const signing = { schemes: delivery.signature_schemes, secrets, privateKeys: delivery.signing_keys };
+      const own: [string, string][] = [
+        ...modeHeaders,
         ['User-Agent', userAgent],
         ['Webhook-Id', delivery.id],
-        ['Webhook-Signature', signWebhook(secrets, delivery.id, timestamp, body)],
+        ['Webhook-Signature', signatureHeader(signing, delivery.id, timestamp, body)],
         ['Webhook-Timestamp', String(timestamp)],
+        // The CloudEvents webhook spec (4.1.2): after the handshake, every delivery names the origin allowed.
+        ...(delivery.validation === 'cloudevents' && options.webhookOrigin ? [['WebHook-Request-Origin', options.webhookOrigin] as [string, string]] : []),
       ];
-      const headers: Record<string, string> = Object.fromEntries(sent);
+      const headers: Record<string, string> = Object.fromEntries(own);
       // Credentials in the URL become Basic auth, as Go's client does; they stay out of the stored dump.
       if (url.username !== '' || url.password !== '') headers['Authorization'] = basicAuth(url);
-      requestDump = dumpRequest(url, sent, body);
+      const custom = customHeaders(delivery.headers, headers);
+      for (const [name, value] of custom) headers[name] = value;
+      // Sorted by name, as Go's httputil.DumpRequest writes them.
+      requestDump = dumpRequest(url, dumpOrder([...own, ...custom]), body);
 
       let response: Dispatcher.ResponseData;
       try {
@@ -201,6 +218,28 @@ function noResponse(requestDump: string, failure: Failure, executionDuration: nu
     error: failure.error,
     failure: failure.kind,
   };
+}
+
+/** Names only HTTP itself may set, whatever a subscription says. */
+const httpOwned = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'te', 'trailer', 'upgrade', 'expect']);
+const tokenName = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const headerValue = /^[\t\x20-\x7e]+$/;
+
+/**
+ * The subscription's custom headers that may go out. The API already refuses the others; this is
+ * defence in depth, so that a custom header never replaces one of hammer's own (`own`, any case) nor
+ * breaks the request.
+ */
+function customHeaders(custom: Readonly<Record<string, string>> | undefined, own: Record<string, string>): [string, string][] {
+  const entries = custom ? Object.entries(custom) : [];
+  if (entries.length === 0) return entries; // most subscriptions: nothing to check
+  const taken = new Set(Object.keys(own).map((name) => name.toLowerCase()));
+  return entries.filter(([name, value]) => {
+    const lower = name.toLowerCase();
+    if (taken.has(lower) || httpOwned.has(lower) || lower.startsWith('webhook-') || lower.startsWith('ce-')) return false;
+    taken.add(lower);
+    return tokenName.test(name) && headerValue.test(value);
+  });
 }
 
 function basicAuth(url: URL): string {

@@ -10,7 +10,7 @@ import { getDeliveries, recordAttempts, type AttemptRecord, type EngineDeliveryR
 import { deferToRateSlot, disableSubscription, parkDeliveries, reserveRateSlot, unparkDeliveries } from '../store/delivery-policy.ts';
 import type { DeliverPayload } from '../store/jobs.ts';
 import type { Logger } from '../observability/logger.ts';
-import { createBatcher, type BatcherOptions } from './batcher.ts';
+import { createBatcher, type BatcherOptions } from '../batcher.ts';
 import { createBreakerRecorder, type BreakerSettings } from './breaker.ts';
 import { createInFlightLimits, localShare } from './in-flight.ts';
 import { nextAttemptDelay } from './retry-policy.ts';
@@ -30,7 +30,7 @@ export interface PolicySettings {
 }
 
 export const defaultPolicySettings: PolicySettings = {
-  defaultMaxInFlight: 256,
+  defaultMaxInFlight: 384,
   inFlightWaitMs: 50,
   retryAfterMax: 3600,
   breaker: { failures: 0, cooldown: 30, maxCooldown: 600, disableAfter: 0 },
@@ -117,7 +117,11 @@ export function deliverTask({ pool, sender, logger, onAttempt, batch = { maxSize
       }
     }
     const cap = localShare(delivery.max_in_flight || policy.defaultMaxInFlight, policy.workers());
-    if (!(await inFlight.acquire(subscriptionId, cap, resend ? 3_600_000 : policy.inFlightWaitMs))) {
+    // Only a healthy subscription's attempts wait for a slot: a failing one frees none soon, and
+    // waiting would hold a worker slot for nothing. A resend or a breaker's probe is never parked.
+    const probe = delivery.breaker_probe_delivery_id === delivery.id;
+    const wait = resend || probe ? 3_600_000 : inFlight.failing(subscriptionId) ? 0 : policy.inFlightWaitMs;
+    if (!(await inFlight.acquire(subscriptionId, cap, wait))) {
       const attempt = (payload as { attempt: number }).attempt;
       parkedHere.add(subscriptionId);
       await park({ delivery_id: delivery.id, attempt });
@@ -164,7 +168,7 @@ export function deliverTask({ pool, sender, logger, onAttempt, batch = { maxSize
     if (!recorded) return; // another worker recorded this attempt first
     onAttempt?.(result);
     if (result.response_status_code === 410) await disableGone(delivery.id, subscriptionId);
-    breaker.record({ subscription_id: subscriptionId, succeeded: result.success, probe: delivery.breaker_probe_delivery_id === delivery.id });
+    breaker.record({ subscription_id: subscriptionId, succeeded: result.success, probe });
     logger.info(
       {
         id: attemptId,

@@ -14,6 +14,7 @@ import { startHeartbeat } from './heartbeats.ts';
 import { createSender, type AttemptResult } from './send.ts';
 import { cronSchedule, policyTasks } from './policy-tasks.ts';
 import { defaultPolicySettings, deliverTask, type PolicySettings } from './task.ts';
+import { defaultWebhookOrigin } from './validation-handshake.ts';
 
 export interface WorkerSettings {
   concurrency: number;
@@ -30,6 +31,8 @@ export interface WorkerSettings {
   policy?: Partial<Omit<PolicySettings, 'workers'>>;
   /** How often this process counts the live worker processes, ms (default 5000). */
   workerCountIntervalMs?: number;
+  /** The CloudEvents validation handshake: the origin hammer asks as (default `hammer`), its deadline in ms (default 10 s). */
+  validation?: { origin?: string; timeoutMs?: number };
 }
 
 export interface DeliveryWorker {
@@ -61,7 +64,12 @@ export async function startDeliveryWorker(options: {
   onAttempt?: (result: AttemptResult) => void;
 }): Promise<DeliveryWorker> {
   const { databaseUrl, pool, settings, logger } = options;
-  const sender = createSender({ responseMaxBytes: settings.attemptResponseMaxBytes, userAgent: `hammer/${version}`, destinations: settings.destinations });
+  const sender = createSender({
+    responseMaxBytes: settings.attemptResponseMaxBytes,
+    userAgent: `hammer/${version}`,
+    destinations: settings.destinations,
+    webhookOrigin: settings.validation?.origin ?? defaultWebhookOrigin,
+  });
   const heartbeat = startHeartbeat(pool, settings.staleAfter, logger);
   const policy: PolicySettings = { ...defaultPolicySettings, ...settings.policy, workers: () => workers };
   let workers = 1;
@@ -88,7 +96,12 @@ export async function startDeliveryWorker(options: {
     events,
     taskList: {
       [deliverTaskName]: deliverTask({ pool, sender, logger, onAttempt: options.onAttempt, policy }),
-      ...policyTasks(pool, policy, logger),
+      ...policyTasks(pool, policy, logger, {
+        origin: settings.validation?.origin ?? defaultWebhookOrigin,
+        timeoutMs: settings.validation?.timeoutMs,
+        destinations: settings.destinations,
+        userAgent: `hammer/${version}`,
+      }),
     },
     preset: workerPreset(settings),
   });

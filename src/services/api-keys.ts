@@ -73,7 +73,7 @@ export const covers = (have: Scope, need: Scope): boolean => rank[have] >= rank[
 const secretInBody = /"secrettoken":"(?:[^"\\]|\\.)*"/;
 
 /** The headers hammer itself writes in a request dump: any other is a subscription's custom header, whose value is a secret. */
-const ownHeaders = /^(host|content-type|content-length|user-agent|authorization|webhook-[a-z]+|ce-[a-z0-9]+):/i;
+const ownHeaders = /^(host|content-type|content-length|user-agent|webhook-[a-z]+|ce-[a-z0-9]+):/i;
 
 /** A request dump without secrets: the CloudEvent's `secrettoken`, and custom header values, are "". */
 function hiddenRequest(dump: string): string {

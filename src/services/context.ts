@@ -19,6 +19,8 @@ export interface ServiceContext {
   destinations?: DestinationPolicy;
   /** How long an idempotency key is remembered, in seconds (HAMMER_IDEMPOTENCY_TTL; default 24 h). */
   idempotencyTtlSeconds?: number;
+  /** Concurrent single publishes to a topic share statements (HAMMER_PUBLISH_GROUPING; default true). */
+  publishGrouping?: boolean;
   /** Told of each message stored (metrics). */
   onMessagePublished?: (message: { id: string; topic_id: string }) => void;
 }

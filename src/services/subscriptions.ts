@@ -120,7 +120,7 @@ export function subscriptionService({ pool, pagination, secretTokenLength, inclu
       checkHeaders(change.headers, true);
       checkSignatureSchemes(change.signature_schemes);
       await checkDeadLetterTopic(pool, current.topic_id, change.dead_letter_topic_id);
-      const { status, validate: handshake } = updateStatus(current, change);
+      const { status, validate: handshake } = updateStatus(current, change, await store.validatedUrlOf(pool, id) ?? null);
       return subscription.found(
         await store.updateSubscription(pool, id, {
           name: change.name,

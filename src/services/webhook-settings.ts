@@ -83,13 +83,15 @@ export const validating = (url: string): StatusChange => ({
 
 /**
  * The status change an update makes, and whether the handshake must run: with validation
- * `cloudevents`, a new url, turning validation on, or asking a subscription still waiting for its
- * validation to be active, runs it (the subscription waits in pending_validation); turning validation
- * off makes a waiting subscription active. Pausing is always allowed.
+ * `cloudevents`, a new url, turning validation on, or asking to be active when the receiver has not
+ * allowed this url (`validatedUrl`: the url it allowed, if any; a subscription paused while it waited
+ * has not been allowed either), runs it (the subscription waits in pending_validation); turning
+ * validation off makes a waiting subscription active. Pausing is always allowed.
  */
 export function updateStatus(
   current: Pick<Schemas['Subscription'], 'status' | 'validation' | 'url'>,
   change: Pick<Schemas['SubscriptionUpdate'], 'status' | 'validation' | 'url'>,
+  validatedUrl: string | null,
 ): { status?: StatusChange | undefined; validate: boolean } {
   const validation = change.validation ?? current.validation;
   const url = change.url ?? current.url;
@@ -97,8 +99,8 @@ export function updateStatus(
   if (validation === 'cloudevents') {
     const urlChanged = change.url !== undefined && change.url !== current.url;
     const turnedOn = current.validation !== 'cloudevents';
-    const stillWaiting = current.status === 'pending_validation' && change.status === 'active';
-    if (urlChanged || turnedOn || stillWaiting) return { status: validating(url), validate: true };
+    const notAllowed = change.status === 'active' && validatedUrl !== url;
+    if (urlChanged || turnedOn || notAllowed) return { status: validating(url), validate: true };
     return { status: requestedStatus(change.status), validate: false };
   }
   if (current.status === 'pending_validation') return { status: { status: 'active', reason: `validation turned off through the API at ${now()}` }, validate: false };

@@ -33,6 +33,7 @@ export const engineDeliveryRow = deliveryRow.extend({
   /** The v1a private keys (`whsk_…`), current first, then a replaced one while its grace period lasts. */
   signing_keys: z.array(z.string()),
   headers: subscriptionRow.shape.headers,
+  validation: subscriptionRow.shape.validation,
 });
 export type EngineDeliveryRow = z.infer<typeof engineDeliveryRow>;
 
@@ -99,7 +100,7 @@ export function getDeliveriesSql(ids: readonly string[]) {
       exists (select from deliveries p where p.subscription_id = s.id and p.parked) as has_parked,
       s.content_mode, s.signature_schemes,
       array_remove(array[s.signing_key, case when s.previous_secret_expires_at > now() then s.previous_signing_key end], null) as signing_keys,
-      s.headers
+      s.headers, s.validation
     from deliveries d join subscriptions s on s.id = d.subscription_id
     where d.id = any(${sql.array(ids, 'text')})`;
 }

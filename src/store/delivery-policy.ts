@@ -195,9 +195,11 @@ export function recordBreakerOutcomes(db: Db, outcomes: readonly BreakerOutcome[
 const isoNow = sql.fragment`to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`;
 
 /**
- * Starts the probe of a subscription whose breaker cooldown is over: its oldest parked delivery is
- * unparked as the probe (state `probing`). With none waiting there is nothing to probe with, and the
- * breaker closes. Returns the probe's delivery id, or null (closed, or not due).
+ * Starts the probe of a subscription whose breaker cooldown is over: its oldest parked delivery, or
+ * else its oldest pending one (waiting for a retry), is attempted now as the probe (state `probing`;
+ * a retry job it already had finds the attempt made and does nothing). With no pending delivery
+ * there is nothing to probe with, and the breaker closes. Returns the probe's delivery id, or null
+ * (closed, or not due).
  */
 export async function startProbe(db: Db, subscriptionId: string) {
   return db.maybeOneFirst(sql.type(z.object({ probe: z.string().nullable() }))`
@@ -206,27 +208,33 @@ export async function startProbe(db: Db, subscriptionId: string) {
       where id = ${subscriptionId} and breaker_state = 'open' and breaker_next_probe_at <= now() + interval '1 second'
       for update
     ),
-    probe as (
+    parked as (
       select d.id from deliveries d join s on d.subscription_id = s.id
-      where d.parked and d.status = 'pending' order by d.id limit 1 for update of d skip locked
+      where d.parked and d.status = 'pending' order by d.id limit 1
     ),
-    unparked as (
+    probe as (
+      select id from parked
+      union all
+      (select d.id from deliveries d join s on d.subscription_id = s.id
+        where d.status = 'pending' and not exists (select from parked) order by d.created_at, d.id limit 1)
+    ),
+    picked as (
       update deliveries d set parked = false from probe where d.id = probe.id returning d.id, d.delivery_attempts
     ),
     changed as (
       update subscriptions sub set
-        breaker_state = case when exists (select from unparked) then 'probing' else 'closed' end,
-        breaker_probe_delivery_id = (select id from unparked),
-        breaker_opened_at = case when exists (select from unparked) then sub.breaker_opened_at end,
-        breaker_next_probe_at = case when exists (select from unparked) then sub.breaker_next_probe_at end,
-        breaker_cooldown = case when exists (select from unparked) then sub.breaker_cooldown else 0 end,
-        breaker_failures = case when exists (select from unparked) then sub.breaker_failures else 0 end
+        breaker_state = case when exists (select from picked) then 'probing' else 'closed' end,
+        breaker_probe_delivery_id = (select id from picked),
+        breaker_opened_at = case when exists (select from picked) then sub.breaker_opened_at end,
+        breaker_next_probe_at = case when exists (select from picked) then sub.breaker_next_probe_at end,
+        breaker_cooldown = case when exists (select from picked) then sub.breaker_cooldown else 0 end,
+        breaker_failures = case when exists (select from picked) then sub.breaker_failures else 0 end
       from s where sub.id = s.id
       returning sub.breaker_probe_delivery_id as probe
     ),
     job as (
-      select graphile_worker.add_jobs(array_agg(${deliverJobSpec(sql.fragment`u.id`, sql.fragment`u.delivery_attempts + 1`)}))
-      from unparked u having count(*) > 0
+      select graphile_worker.add_jobs(array_agg(${deliverJobSpec(sql.fragment`p.id`, sql.fragment`p.delivery_attempts + 1`)}))
+      from picked p having count(*) > 0
     )
     select probe from changed, (select count(*) from job) as jobs`);
 }

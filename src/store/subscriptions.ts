@@ -152,6 +152,11 @@ export function rotateSubscriptionSecret(db: Db, id: string, secretToken: string
     returning ${subscriptions.columns}`);
 }
 
+/** The url the subscription's receiver allowed in the CloudEvents validation handshake (null: none yet). */
+export function validatedUrlOf(db: Db, id: string) {
+  return db.maybeOneFirst(sql.type(z.object({ validated_url: z.string().nullable() }))`select validated_url from subscriptions where id = ${id}`);
+}
+
 /** The first subscription (by id) whose dead-letter topic is `topicId`, if any. */
 export async function deadLetterUserOf(db: Db, topicId: string) {
   return db.maybeOneFirst(sql.type(z.object({ id: z.string() }))`

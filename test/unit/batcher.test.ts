@@ -2,7 +2,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createBatcher } from '../../src/delivery/batcher.ts';
+import { createBatcher } from '../../src/batcher.ts';
 
 test('calls made together share one batch; a full batch goes at once', async () => {
   const batches: number[][] = [];

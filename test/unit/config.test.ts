@@ -29,13 +29,14 @@ const defaults: Config = {
   httpBodyLimit: 1024 * 1024,
   validateResponses: false,
   workerDatabaseDelay: 1,
-  workerConcurrency: 32,
+  workerConcurrency: 512,
   attemptResponseMaxBytes: 64 * 1024,
   workerStaleAfter: 60,
   shutdownTimeout: 30,
   auth: 'auto',
   authCacheTtl: 5,
   idempotencyTtl: 86400,
+  publishGrouping: true,
   logLevel: 'info',
   migrationsDir: join(root, 'migrations'),
   embeddedDataDir: resolve('.hammer'),
@@ -43,12 +44,13 @@ const defaults: Config = {
   deliveryPrivateNetworks: 'allow',
   deliveryAllowedNetworks: [],
   deliveryHttpsOnly: false,
-  subscriptionMaxInFlight: 256,
+  subscriptionMaxInFlight: 384,
   retryAfterMax: 3600,
   circuitBreakerFailures: 0,
   circuitBreakerCooldown: 30,
   circuitBreakerMaxCooldown: 600,
   subscriptionDisableAfter: 0,
+  webhookOrigin: 'hammer',
 };
 
 /** Asserts `env` is refused with a ConfigError whose message names `variable`. */
@@ -98,6 +100,7 @@ test('every variable overrides its default', () => {
     HAMMER_AUTH: 'required',
     HAMMER_AUTH_CACHE_TTL: '2m',
     HAMMER_IDEMPOTENCY_TTL: '30m',
+    HAMMER_PUBLISH_GROUPING: 'false',
     HAMMER_LOG_LEVEL: 'debug',
     HAMMER_DATABASE_MIGRATION_DIR: 'file:///db/migrations',
     HAMMER_EMBEDDED_DATA_DIR: '/var/lib/hammer',
@@ -111,6 +114,7 @@ test('every variable overrides its default', () => {
     HAMMER_CIRCUIT_BREAKER_COOLDOWN: '1m',
     HAMMER_CIRCUIT_BREAKER_MAX_COOLDOWN: '1h',
     HAMMER_SUBSCRIPTION_DISABLE_AFTER: '5d',
+    HAMMER_WEBHOOK_ORIGIN: 'webhooks.example.com',
   };
   assert.deepEqual(loadConfig(env), {
     databaseUrl: 'postgres://user:password@db:5432/hammer?sslmode=disable',
@@ -138,6 +142,7 @@ test('every variable overrides its default', () => {
     auth: 'required',
     authCacheTtl: 120,
     idempotencyTtl: 1800,
+    publishGrouping: false,
     logLevel: 'debug',
     migrationsDir: '/db/migrations',
     embeddedDataDir: '/var/lib/hammer',
@@ -151,6 +156,7 @@ test('every variable overrides its default', () => {
     circuitBreakerCooldown: 60,
     circuitBreakerMaxCooldown: 3600,
     subscriptionDisableAfter: 432000,
+    webhookOrigin: 'webhooks.example.com',
   } satisfies Config);
 });
 
@@ -232,6 +238,7 @@ test('booleans other than the ParseBool forms are refused', () => {
     'HAMMER_VALIDATE_RESPONSES',
     'HAMMER_DELIVERY_HTTPS_ONLY',
     'HAMMER_INCLUDE_SECRET_IN_BODY',
+    'HAMMER_PUBLISH_GROUPING',
   ]) {
     for (const value of ['yes', 'no', 'on', 'off', '2', 'tRuE']) refused({ [variable]: value });
   }
@@ -265,6 +272,13 @@ test('durations read like 30s, 5m, 24h, 90d (a bare number is seconds); others a
   for (const value of ['0s', '31d', 'a day']) refused({ HAMMER_IDEMPOTENCY_TTL: value });
   for (const mode of ['required', 'off', 'auto'] as const) assert.equal(loadConfig({ HAMMER_AUTH: mode }).auth, mode);
   refused({ HAMMER_AUTH: 'on' });
+});
+
+test('the webhook origin is a DNS name; anything else is refused', () => {
+  for (const value of ['hammer', 'Webhooks.Example.COM', 'a-1.b2', `${'a'.repeat(63)}.example.com`]) assert.equal(loadConfig({ HAMMER_WEBHOOK_ORIGIN: value }).webhookOrigin, value);
+  for (const value of ['*', 'https://example.com', 'example.com:443', 'ex ample.com', '-a.example.com', 'a-.example.com', 'a..b', '.example.com', `${'a'.repeat(64)}.com`, `${'a.'.repeat(127)}a`]) {
+    refused({ HAMMER_WEBHOOK_ORIGIN: value });
+  }
 });
 
 test('an unknown log level is refused', () => {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { summarise } from '../../src/delivery/breaker.ts';
-import { createInFlightLimits, localShare } from '../../src/delivery/in-flight.ts';
+import { createInFlightLimits, initialLimit, localShare } from '../../src/delivery/in-flight.ts';
 import { parseRetryAfter } from '../../src/delivery/retry-after.ts';
 import { nextAttemptDelay, policyDelay, withJitter, type RetryPolicy } from '../../src/delivery/retry-policy.ts';
 import { rules } from '../../src/generated/rules.ts';
@@ -84,15 +84,29 @@ test('in flight: up to the limit at once; one over it waits for a slot, or gives
   assert.equal(await limits.acquire('s', 2, 20), false, 'no slot freed in time');
 });
 
-test('in flight: failures lower the limit (halved), successes raise it (one each) back to the cap', async () => {
+test('in flight: a new subscription starts at the initial limit and grows by one per success up to the cap', async () => {
+  const limits = createInFlightLimits();
+  assert.equal(limits.limit('new', 1000), initialLimit);
+  assert.equal(limits.limit('new', 8), 8, 'never above the cap');
+  for (let i = 0; i < 10; i++) {
+    assert.equal(await limits.acquire('new', 1000, 0), true);
+    limits.release('new', true, 1000);
+  }
+  assert.equal(limits.limit('new', 1000), initialLimit + 10);
+  assert.equal(limits.failing('new'), false);
+});
+
+test('in flight: failures halve the limit down to one and mark it failing; successes raise it again', async () => {
   const limits = createInFlightLimits();
   for (let i = 0; i < 8; i++) assert.equal(await limits.acquire('dead', 8, 0), true);
   for (let i = 0; i < 8; i++) limits.release('dead', false, 8);
   assert.equal(limits.limit('dead', 8), 1, 'a dead endpoint keeps one slot');
+  assert.equal(limits.failing('dead'), true);
   assert.equal(await limits.acquire('dead', 8, 0), true);
   assert.equal(await limits.acquire('dead', 8, 0), false);
   limits.release('dead', true, 8);
   assert.equal(limits.limit('dead', 8), 2);
+  assert.equal(limits.failing('dead'), false);
   for (let i = 0; i < 10; i++) {
     await limits.acquire('dead', 8, 0);
     limits.release('dead', true, 8);

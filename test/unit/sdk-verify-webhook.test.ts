@@ -4,9 +4,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
-import { buildCloudEvent, type CloudEventSource } from '../../src/delivery/cloudevent.ts';
-import { signWebhook } from '../../src/delivery/signature.ts';
-import { verifyWebhook, WebhookVerificationError, type HammerCloudEvent } from '../../clients/typescript/src/index.ts';
+import { buildCloudEvent, webhookContent, type CloudEventSource } from '../../src/delivery/cloudevent.ts';
+import { signatureHeader, signWebhook } from '../../src/delivery/signature.ts';
+import { newSigningKeyPair } from '../../src/signing-keys.ts';
+import { verifyWebhook, verifyWebhookEvent, WebhookVerificationError, type HammerCloudEvent, type WebhookEvent } from '../../clients/typescript/src/index.ts';
 import { newId } from '../helpers/fixtures.ts';
 
 const whsecSecret = () => `whsec_${randomBytes(24).toString('base64')}`;
@@ -154,4 +155,84 @@ test('a signed body that is not a CloudEvent is refused', () => {
     const headers = { 'webhook-id': 'msg_1', 'webhook-timestamp': String(timestamp), 'webhook-signature': signWebhook(secret, 'msg_1', timestamp, body) };
     rejects(() => verifyWebhook(secret, headers, body), /not JSON|not a CloudEvents 1.0 event/);
   }
+});
+
+// Issue 19: v1a (Ed25519) with the subscription's public key, and the structured and binary modes.
+
+/** One attempt in `mode`, signed as the worker signs it (src/delivery/send.ts). */
+function modeWebhook(mode: 'hammer' | 'structured' | 'binary', schemes: string[], privateKeys: string[], source = delivery('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw')) {
+  const timestamp = nowSeconds();
+  const { headers: own, body } = webhookContent(source, mode);
+  const headers: Record<string, string> = Object.fromEntries(own.map(([name, value]) => [name.toLowerCase(), value]));
+  headers['webhook-id'] = source.id;
+  headers['webhook-timestamp'] = String(timestamp);
+  headers['webhook-signature'] = signatureHeader({ schemes, secrets: [source.secret_token], privateKeys }, source.id, timestamp, body);
+  return { source, body, headers };
+}
+
+test('a whpk_ public key verifies the v1a signatures; the secret still verifies v1; each ignores the other scheme', () => {
+  const pair = newSigningKeyPair();
+  const both = modeWebhook('hammer', ['v1', 'v1a'], [pair.privateKey]);
+  assert.deepEqual(verifyWebhook(pair.publicKey, both.headers, both.body), JSON.parse(both.body as string));
+  assert.ok(verifyWebhook(both.source.secret_token, both.headers, both.body));
+
+  const v1aOnly = modeWebhook('hammer', ['v1a'], [pair.privateKey]);
+  assert.ok(!v1aOnly.headers['webhook-signature']!.includes('v1,'));
+  assert.ok(verifyWebhook(pair.publicKey, new Headers(v1aOnly.headers), Buffer.from(v1aOnly.body as string)));
+  rejects(() => verifyWebhook(v1aOnly.source.secret_token, v1aOnly.headers, v1aOnly.body), /no matching signature/);
+  const v1Only = modeWebhook('hammer', ['v1'], [pair.privateKey]);
+  rejects(() => verifyWebhook(pair.publicKey, v1Only.headers, v1Only.body), /no matching signature/);
+});
+
+test('during a rotation either public key verifies; another key, or a changed body, does not', () => {
+  const [current, previous] = [newSigningKeyPair(), newSigningKeyPair()];
+  const { headers, body } = modeWebhook('hammer', ['v1a'], [current.privateKey, previous.privateKey]);
+  assert.equal(headers['webhook-signature']!.split(' ').length, 2);
+  assert.ok(verifyWebhook(current.publicKey, headers, body));
+  assert.ok(verifyWebhook(previous.publicKey, headers, body));
+  rejects(() => verifyWebhook(newSigningKeyPair().publicKey, headers, body), /no matching signature/);
+  rejects(() => verifyWebhook(current.publicKey, headers, `${body as string} `), /no matching signature/);
+  // A garbled signature is no match, not an exception.
+  rejects(() => verifyWebhook(current.publicKey, { ...headers, 'webhook-signature': 'v1a,AAAA v1a,!!' }, body), /no matching signature/);
+});
+
+test('a malformed whpk_ key is the caller\'s mistake: a TypeError', () => {
+  const pair = newSigningKeyPair();
+  const { headers, body } = modeWebhook('hammer', ['v1a'], [pair.privateKey]);
+  assert.throws(() => verifyWebhook('whpk_AAAA', headers, body), TypeError);
+});
+
+test('structured mode: verifyWebhookEvent returns the event with its JSON data in `data`', () => {
+  const pair = newSigningKeyPair();
+  const { source, headers, body } = modeWebhook('structured', ['v1', 'v1a'], [pair.privateKey]);
+  assert.equal(headers['content-type'], 'application/cloudevents+json');
+  const event: WebhookEvent = verifyWebhookEvent(pair.publicKey, headers, body);
+  assert.deepEqual(event, JSON.parse(body as string));
+  assert.deepEqual(event.data, { order: 42, note: '<b>&</b>' });
+  assert.equal(event.data_base64, undefined);
+  assert.equal(event.id, source.id);
+  assert.deepEqual(verifyWebhookEvent(source.secret_token, headers, body), event);
+});
+
+test('binary mode: the event is rebuilt from the ce- headers, the raw body as data_base64', () => {
+  const pair = newSigningKeyPair();
+  const bytes = Buffer.from([0, 0xff, 0x10, 0x7b]);
+  const source = { ...delivery('plain-token'), content_type: 'application/octet-stream', data: bytes.toString('base64') };
+  const { headers, body } = modeWebhook('binary', ['v1a'], [pair.privateKey], source);
+  const expected: HammerCloudEvent = {
+    specversion: '1.0',
+    type: 'hammer.message.created',
+    source: `/v1/messages/${source.message_id}`,
+    id: source.id,
+    time: source.created_at,
+    messageid: source.message_id,
+    subscriptionid: source.subscription_id,
+    topicid: source.topic_id,
+    datacontenttype: 'application/octet-stream',
+    data_base64: bytes.toString('base64'),
+  };
+  assert.deepEqual(verifyWebhook(pair.publicKey, headers, body), expected);
+  assert.deepEqual(verifyWebhookEvent(pair.publicKey, new Headers(headers), new Uint8Array(body as Buffer)), expected);
+  const { 'ce-type': _dropped, ...withoutType } = headers;
+  rejects(() => verifyWebhook(pair.publicKey, withoutType, body), /missing ce-type header/);
 });

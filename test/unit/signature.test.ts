@@ -1,9 +1,10 @@
 // Standard Webhooks signatures: what any Standard Webhooks library accepts, and nothing else.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createPublicKey, randomBytes, verify } from 'node:crypto';
 import { test } from 'node:test';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
-import { signWebhook } from '../../src/delivery/signature.ts';
+import { signatureHeader, signWebhook, signWebhookEd25519 } from '../../src/delivery/signature.ts';
+import { newSigningKeyPair } from '../../src/signing-keys.ts';
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 const headers = (id: string, timestamp: number, signature: string) => ({
@@ -55,4 +56,49 @@ test('a plain token signs with its UTF-8 bytes as the key', () => {
 test('a plain token and a whsec_ secret with the same text give different signatures', () => {
   const key = randomBytes(24).toString('base64');
   assert.notEqual(signWebhook(key, 'm', 1, 'b'), signWebhook(`whsec_${key}`, 'm', 1, 'b'));
+});
+
+// Issue 19: v1a (Ed25519) signatures and the whole header.
+
+/** An independent check: node:crypto with the public key rebuilt from its `whpk_` text. */
+function verifiesEd25519(whpk: string, signedContent: string | Buffer, signature: string): boolean {
+  const x = Buffer.from(whpk.slice('whpk_'.length), 'base64').toString('base64url');
+  const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' });
+  return verify(null, Buffer.from(signedContent), key, Buffer.from(signature, 'base64'));
+}
+
+test('v1a: an Ed25519 signature of "<id>.<timestamp>.<body>" per key, in order, each verifying with its public key', () => {
+  const [current, previous] = [newSigningKeyPair(), newSigningKeyPair()];
+  const body = '{"specversion":"1.0"}';
+  const header = signWebhookEd25519([current.privateKey, previous.privateKey], 'msg_1', 1700000000, body);
+  const entries = header.split(' ');
+  assert.equal(entries.length, 2);
+  for (const entry of entries) assert.match(entry, /^v1a,[A-Za-z0-9+/]{86}==$/);
+  const signed = `msg_1.1700000000.${body}`;
+  assert.ok(verifiesEd25519(current.publicKey, signed, entries[0]!.slice(4)));
+  assert.ok(verifiesEd25519(previous.publicKey, signed, entries[1]!.slice(4)));
+  assert.ok(!verifiesEd25519(previous.publicKey, signed, entries[0]!.slice(4)));
+  assert.ok(!verifiesEd25519(current.publicKey, `${signed} `, entries[0]!.slice(4)));
+});
+
+test('a binary body is signed as its bytes; text as its UTF-8 bytes', () => {
+  const { privateKey } = newSigningKeyPair();
+  const text = '{"ünï":"code"}';
+  assert.equal(signWebhookEd25519([privateKey], 'm', 1, Buffer.from(text)), signWebhookEd25519([privateKey], 'm', 1, text));
+  assert.equal(signWebhook('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'm', 1, Buffer.from(text)), signWebhook('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'm', 1, text));
+});
+
+test('the header: v1 signatures, then v1a ones, as the schemes ask; never empty', () => {
+  const secrets = ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'old-token'];
+  const privateKeys = [newSigningKeyPair().privateKey, newSigningKeyPair().privateKey];
+  const v1 = signWebhook(secrets, 'm', 1, 'b');
+  const v1a = signWebhookEd25519(privateKeys, 'm', 1, 'b');
+  assert.equal(signatureHeader({ secrets }, 'm', 1, 'b'), v1);
+  assert.equal(signatureHeader({ schemes: ['v1'], secrets, privateKeys }, 'm', 1, 'b'), v1);
+  assert.equal(signatureHeader({ schemes: ['v1a', 'v1'], secrets, privateKeys }, 'm', 1, 'b'), `${v1} ${v1a}`);
+  assert.equal(signatureHeader({ schemes: ['v1a'], secrets, privateKeys }, 'm', 1, 'b'), v1a);
+  // v1a without a key (the store always has one): still signed, with v1.
+  assert.equal(signatureHeader({ schemes: ['v1a'], secrets, privateKeys: [] }, 'm', 1, 'b'), v1);
+  // Ed25519 is deterministic: the cached key object signs the same.
+  assert.equal(signWebhookEd25519(privateKeys, 'm', 1, 'b'), v1a);
 });

@@ -15,9 +15,11 @@ export {
 export { HammerError, type FieldViolation } from './errors.ts';
 export {
   verifyWebhook,
+  verifyWebhookEvent,
   WebhookVerificationError,
   type HammerCloudEvent,
   type VerifyWebhookOptions,
+  type WebhookEvent,
   type WebhookHeaders,
 } from './webhook.ts';
 

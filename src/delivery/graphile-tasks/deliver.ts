@@ -32,6 +32,7 @@ async function build(): Promise<Built> {
     responseMaxBytes: config.attemptResponseMaxBytes,
     userAgent: `hammer/${version}`,
     destinations: destinationPolicyOf(config),
+    webhookOrigin: config.webhookOrigin,
   });
   const policy = {
     defaultMaxInFlight: config.subscriptionMaxInFlight,
@@ -47,7 +48,10 @@ async function build(): Promise<Built> {
     workers: () => 1,
   };
   return {
-    tasks: { [deliverTaskName]: deliverTask({ pool, sender, logger, policy }), ...policyTasks(pool, policy, logger) },
+    tasks: {
+      [deliverTaskName]: deliverTask({ pool, sender, logger, policy }),
+      ...policyTasks(pool, policy, logger, { origin: config.webhookOrigin, destinations: destinationPolicyOf(config), userAgent: `hammer/${version}` }),
+    },
     async release() {
       await sender.close();
       await pool.end();

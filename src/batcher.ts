@@ -1,6 +1,8 @@
 // Collects single calls made close together into one batch call: the delivery task loads and records
 // deliveries one at a time, and this turns 32 concurrent tasks' statements into a few, which is what
-// PostgreSQL (planning, round trips, commits) and the worker's CPU are mostly spent on otherwise.
+// PostgreSQL (planning, round trips, commits) and the worker's CPU are mostly spent on otherwise; the
+// API groups concurrent single publishes the same way (services/messages.ts). A leaf: it imports
+// nothing, so the delivery engine and the services may both use it.
 
 export interface BatcherOptions {
   /** A batch is sent as soon as it holds this many items... */
