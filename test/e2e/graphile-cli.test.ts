@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { getDelivery } from '../../src/store/deliveries.ts';
 import { publishMessage } from '../../src/store/messages.ts';
-import { insertSubscription } from '../../src/store/subscriptions.ts';
+import { insertSubscription, updateSubscription } from '../../src/store/subscriptions.ts';
 import { insertTopic } from '../../src/store/topics.ts';
 import { createTestDatabase } from '../helpers/database.ts';
 import { newId, subscriptionFields, uniqueId } from '../helpers/fixtures.ts';
@@ -59,6 +59,35 @@ test('`graphile-worker --once` delivers a published message and exits 0, with no
   assert.equal(code, 0, output);
   assert.doesNotMatch(output, /failed to exit|crontab/i);
   const delivery = await getDelivery(pool, deliveryId);
+  assert.equal(delivery?.status, 'completed');
+  assert.equal(receiver.requests.length, 1);
+});
+
+test("`graphile-worker` runs hammer's other tasks too: a paused subscription's deliveries go out once it is active again", async () => {
+  const { pool, url } = await createTestDatabase();
+  const receiver = await startReceiver(answer(200));
+  test.after(() => receiver.close());
+  const topic = await insertTopic(pool, { id: uniqueId('topic'), name: 'T' });
+  const subscriptionId = uniqueId('sub');
+  await insertSubscription(pool, {
+    id: subscriptionId,
+    ...subscriptionFields(topic.id, { url: receiver.origin }),
+    status_change: { status: 'paused', reason: 'paused by the test' },
+  });
+  const { deliveryIds } = await publishMessage(pool, { id: newId(), topic_id: topic.id, content_type: 'text/plain', data: 'aGk=' });
+
+  const worker = spawn(join(root, 'node_modules/.bin/graphile-worker'), [], {
+    cwd: root,
+    env: { PATH: process.env.PATH, HAMMER_DATABASE_URL: url, HAMMER_LOG_LEVEL: 'warn' },
+    stdio: 'ignore',
+  });
+  test.after(() => worker.kill('SIGKILL'));
+  // Resuming queues the hammer_unpark job, which only the task files given to the CLI can run.
+  await updateSubscription(pool, subscriptionId, { status_change: { status: 'active', reason: 'resumed by the test' } });
+  const delivery = await eventually(async () => {
+    const d = await getDelivery(pool, deliveryIds[0]!);
+    return d?.status === 'pending' ? undefined : d;
+  }, 20_000, 'the unparked delivery to settle');
   assert.equal(delivery?.status, 'completed');
   assert.equal(receiver.requests.length, 1);
 });
