@@ -9,10 +9,10 @@
 //   store          src/store/
 //   database       src/db/
 //   observability  src/observability/
-//   leaves         src/errors.ts, src/ids.ts, src/call-signal.ts, src/version.ts, src/destinations.ts, src/signing-keys.ts, src/generated/
+//   leaves         src/errors.ts, src/ids.ts, src/call-signal.ts, src/version.ts, src/destinations.ts, src/signing-keys.ts, src/batcher.ts, src/generated/
 const entryPoints = '^src/(cli\\.ts|runtime\\.ts|delivery/graphile-tasks/)';
 const transports = '^src/(rest|grpc)/';
-const leaves = '^src/(errors\\.ts|ids\\.ts|call-signal\\.ts|version\\.ts|destinations\\.ts|signing-keys\\.ts|generated/)';
+const leaves = '^src/(errors\\.ts|ids\\.ts|call-signal\\.ts|version\\.ts|destinations\\.ts|signing-keys\\.ts|batcher\\.ts|generated/)';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -107,6 +107,20 @@ module.exports = {
       comment: '@hammer/client is published on its own; it may only use its own sources and its dependencies.',
       from: { path: '^clients/' },
       to: { path: '^(src|test|codegen|bench)/' },
+    },
+    {
+      name: 'the-dashboard-talks-to-hammer-only-through-the-sdk',
+      severity: 'error',
+      comment: "clients/dashboard/src runs in the browser: it calls hammer's REST API with @hammer/client (its sources) and renders with Preact; nothing else, and never the server's code.",
+      from: { path: '^clients/dashboard/src/' },
+      to: { pathNot: '^clients/(dashboard/src|typescript/src)/|(^|/)node_modules/preact/' },
+    },
+    {
+      name: 'the-sdk-knows-no-dashboard',
+      severity: 'error',
+      comment: '@hammer/client is published on its own; the dashboard uses it, not the other way round.',
+      from: { path: '^clients/typescript/' },
+      to: { path: '^clients/dashboard/' },
     },
   ],
   options: {

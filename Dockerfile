@@ -1,6 +1,8 @@
 # hammer's container image: `docker run IMAGE migrate|server|worker|start`, as with allisson/hammer.
 # Node 24 runs the TypeScript sources directly (type stripping), so there is no build step: one stage
-# installs the production dependencies, the final one copies them next to the sources.
+# installs the production dependencies, the final one copies them next to the sources. The dashboard
+# (clients/dashboard, with the SDK sources it calls the API through) is bundled by esbuild, a production
+# dependency, in memory at the first request for /ui.
 FROM node:24-bookworm-slim AS dependencies
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -14,6 +16,8 @@ COPY --from=dependencies /app/node_modules node_modules
 COPY package.json openapi.yaml graphile.config.ts ./
 COPY bin bin
 COPY src src
+COPY clients/typescript/src clients/typescript/src
+COPY clients/dashboard clients/dashboard
 COPY migrations migrations
 USER node
 EXPOSE 8000 50051 4001 9000

@@ -84,6 +84,16 @@ export async function stopWorkers(workers: ManagedProcess[]): Promise<void> {
   });
 }
 
+/**
+ * Starts another `hammer server` process with extra settings (`HAMMER_PUBLISH_GROUPING=false` for the
+ * publish runs' baseline) and waits until it listens; stop it with `process.stop()`.
+ */
+export async function startServer(cluster: Cluster, name: string, env: Record<string, string>): Promise<{ process: ManagedProcess; origin: string }> {
+  const server = new ManagedProcess(name, cli, ['server'], { logDir: cluster.logDir, cwd: cluster.dir, env: hammerEnv(cluster.databaseUrl, env), nodeArgs: hammerNodeFlags });
+  const started = await server.waitForLog('rest-server-started');
+  return { process: server, origin: `http://127.0.0.1:${started.port as number}` };
+}
+
 export async function startCluster(options: ClusterOptions, log: (line: string) => void): Promise<Cluster> {
   const dir = mkdtempSync(join(tmpdir(), 'hammer-bench-'));
   const logDir = join(dir, 'logs');

@@ -1,10 +1,11 @@
-// Runs 2 to 5, through hammer's REST API: steady state (publishing and delivering at once), fan-out
-// (one topic, 100 subscriptions), idle latency (publish request sent → webhook received), and
-// publish throughput with no worker running.
+// Runs 2 to 6, through hammer's REST API: steady state (publishing and delivering at once), fan-out
+// (one topic, 100 subscriptions), idle latency (publish request sent → webhook received), publish
+// throughput with no worker running, and publishing at scale (single publishes with and without
+// grouping, against batch publishes).
 import { Agent, request } from 'undici';
-import type { Cluster } from './cluster.ts';
+import { startServer, type Cluster } from './cluster.ts';
 import { measureCpu, type CpuUsage } from './cpu.ts';
-import { attemptSpan, attemptsBetween, createTopic, deliveryCounts, messageData } from './db.ts';
+import { attemptSpan, attemptsBetween, createTopic, deliveryCounts, messageData, resetDatabase } from './db.ts';
 import { waitForDeliveries } from './drain.ts';
 import { percentiles, runLoad, type LoadResult, type Percentiles } from './load.ts';
 import { checkProcesses, sleep, type ManagedProcess } from './processes.ts';
@@ -15,8 +16,8 @@ function publishBody(topicId: string) {
   return (i: number) => JSON.stringify({ message: { topic_id: topicId, content_type: 'application/json', data: messageData(i) } });
 }
 
-function publishLoad(cluster: Cluster, topicId: string, concurrency: number, limit: { durationMs: number } | { count: number }) {
-  return runLoad({ url: `${cluster.server.origin}/v1/messages`, concurrency, headers: jsonHeaders, body: publishBody(topicId), ...limit });
+function publishLoad(cluster: Cluster, topicId: string, concurrency: number, limit: { durationMs: number } | { count: number }, origin = cluster.server.origin) {
+  return runLoad({ url: `${origin}/v1/messages`, concurrency, headers: jsonHeaders, body: publishBody(topicId), ...limit });
 }
 
 function failOnErrors(what: string, load: LoadResult): void {
@@ -158,4 +159,81 @@ export async function publishThroughput(cluster: Cluster, options: { subscriptio
   const usage = cpu.stop();
   failOnErrors(`publish (${options.subscriptions} subscriptions)`, load);
   return { ...load, subscriptions: options.subscriptions, concurrency: options.concurrency, cpu: usage };
+}
+
+export interface PublishCell {
+  /** `single`: POST /v1/messages, one message each; `batch`: POST /v1/topics/{id}/messages. */
+  kind: 'single' | 'batch';
+  /** Single publishes: whether the server groups them (HAMMER_PUBLISH_GROUPING). */
+  grouping: boolean;
+  subscriptions: number;
+  concurrency: number;
+  /** Messages per request. */
+  batchSize: number;
+  requests: number;
+  messages: number;
+  seconds: number;
+  messagesPerSecond: number;
+  latencyMs: Percentiles;
+}
+
+export interface PublishScaleResult {
+  /** Batch publishes' requests in flight at once. */
+  batchConcurrency: number;
+  batchSize: number;
+  cells: PublishCell[];
+}
+
+/**
+ * Run 6: for 0, 1 and 10 subscriptions, single publishes at each concurrency, grouped (the cluster's
+ * server) and ungrouped (a second server with HAMMER_PUBLISH_GROUPING=false) back to back, then batch
+ * publishes of `batchSize` messages. The database is emptied before each subscription count.
+ */
+export async function publishAtScale(
+  cluster: Cluster,
+  options: { durationS: number; concurrencies: number[]; batchSize: number; batchConcurrency: number; log: (line: string) => void },
+): Promise<PublishScaleResult> {
+  const ungrouped = await startServer(cluster, 'server-ungrouped', { HAMMER_PUBLISH_GROUPING: 'false' });
+  const cells: PublishCell[] = [];
+  const durationMs = options.durationS * 1000;
+  try {
+    for (const subscriptions of [0, 1, 10]) {
+      await resetDatabase(cluster.db);
+      const topicId = `scale-${subscriptions}`;
+      await createTopic(cluster.db, topicId, subscriptions, cluster.receiver.origin);
+      for (const origin of [cluster.server.origin, ungrouped.origin]) await publishLoad(cluster, topicId, 16, { count: 200 }, origin); // warm-up
+      for (const concurrency of options.concurrencies) {
+        for (const grouping of [true, false]) {
+          options.log(`run 6: single publishes, ${subscriptions} subscriptions, c=${concurrency}, grouping ${grouping ? 'on' : 'off'}`);
+          const load = await publishLoad(cluster, topicId, concurrency, { durationMs }, grouping ? cluster.server.origin : ungrouped.origin);
+          failOnErrors(`run 6 single (${subscriptions} subscriptions, c=${concurrency})`, load);
+          cells.push({ kind: 'single', grouping, subscriptions, concurrency, batchSize: 1, requests: load.requests, messages: load.requests, seconds: load.seconds, messagesPerSecond: load.perSecond, latencyMs: load.latencyMs });
+        }
+      }
+      options.log(`run 6: batch publishes of ${options.batchSize}, ${subscriptions} subscriptions, c=${options.batchConcurrency}`);
+      const body = (i: number) =>
+        JSON.stringify({ messages: Array.from({ length: options.batchSize }, (_, j) => ({ content_type: 'application/json', data: messageData(i * options.batchSize + j) })) });
+      const url = `${cluster.server.origin}/v1/topics/${topicId}/messages`;
+      await runLoad({ url, concurrency: 1, headers: jsonHeaders, body, count: 1 }); // warm-up
+      const load = await runLoad({ url, concurrency: options.batchConcurrency, headers: jsonHeaders, body, durationMs });
+      failOnErrors(`run 6 batch (${subscriptions} subscriptions)`, load);
+      const messages = load.requests * options.batchSize;
+      cells.push({
+        kind: 'batch',
+        grouping: true,
+        subscriptions,
+        concurrency: options.batchConcurrency,
+        batchSize: options.batchSize,
+        requests: load.requests,
+        messages,
+        seconds: load.seconds,
+        messagesPerSecond: messages / load.seconds,
+        latencyMs: load.latencyMs,
+      });
+    }
+  } finally {
+    await ungrouped.process.stop(30_000);
+    await resetDatabase(cluster.db);
+  }
+  return { batchConcurrency: options.batchConcurrency, batchSize: options.batchSize, cells };
 }

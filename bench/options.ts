@@ -40,7 +40,8 @@ const usage = `Usage: npm run bench -- [options]
   --concurrency <c>           worker concurrency (default 512, HAMMER_WORKER_CONCURRENCY's default)
   --workers <w>               worker processes of the second drain (default 2)
   --duration <s>              steady-state seconds (default 30; quick 5)
-  --publish-duration <s>      seconds per publish-throughput run and raw HTTP baseline (default 10; quick 2)
+  --publish-duration <s>      seconds per publish-throughput run, per cell of run 6 (publishing at scale: 15 cells;
+                              batches of 1000, quick 100) and of the raw HTTP baseline (default 10; quick 2)
   --publish-concurrency <c>   concurrent publishers (default 16)
   --fanout-messages <m>       fan-out messages, 100 subscriptions each (default 200, at most n/100)
   --latency-count <k>         sequential publishes for latency (default 500; quick 100), after min(50, k) warm-up ones

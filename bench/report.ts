@@ -4,7 +4,7 @@ import type { HttpBaseline, GraphileBaseline } from './baselines.ts';
 import type { BenchOptions } from './options.ts';
 import type { CpuUsage } from './cpu.ts';
 import type { DrainResult } from './drain.ts';
-import type { FanoutResult, LatencyResult, PublishResult, SteadyResult } from './live.ts';
+import type { FanoutResult, LatencyResult, PublishCell, PublishResult, PublishScaleResult, SteadyResult } from './live.ts';
 import type { PolicyResults } from './policy.ts';
 
 export const targets = {
@@ -15,7 +15,62 @@ export const targets = {
   workerRssMiB: 300,
   /** The RSS target is stated at this many queued deliveries. */
   rssAtQueued: 20_000,
+  /** Run 6, one subscription: batch publish msg/s / grouped single publish msg/s (16 publishers). */
+  batchVsSingle: 10,
+  /** Run 6, one subscription, 16 publishers: grouped / ungrouped single publish msg/s. */
+  groupedVsUngrouped: 2,
 };
+
+/** The run-6 cell of single publishes (or, without `grouping`, the batch cell) at `subscriptions`. */
+function cellOf(r: PublishScaleResult, subscriptions: number, concurrency: number | 'batch', grouping = true): PublishCell | undefined {
+  return r.cells.find((c) =>
+    concurrency === 'batch' ? c.kind === 'batch' && c.subscriptions === subscriptions : c.kind === 'single' && c.subscriptions === subscriptions && c.concurrency === concurrency && c.grouping === grouping,
+  );
+}
+
+/** Run 6's targets, at one subscription and 16 publishers (the issue's setting). */
+export function publishScaleTargets(r: PublishScaleResult): Results['targets'] {
+  const rate = (cell: PublishCell | undefined) => cell?.messagesPerSecond ?? NaN;
+  const grouped = rate(cellOf(r, 1, 16));
+  const batchVsSingle = rate(cellOf(r, 1, 'batch')) / grouped;
+  const groupedVsUngrouped = grouped / rate(cellOf(r, 1, 16, false));
+  return {
+    publishBatchVsSingle: { value: batchVsSingle, target: `>= ${targets.batchVsSingle}x`, met: batchVsSingle >= targets.batchVsSingle },
+    publishGroupedVsUngrouped: { value: groupedVsUngrouped, target: `>= ${targets.groupedVsUngrouped}x`, met: groupedVsUngrouped >= targets.groupedVsUngrouped },
+  };
+}
+
+/** Run 6 as a table: per subscription count, single publishes grouped and not, and the batch. */
+export function formatPublishScale(r: PublishScaleResult): string {
+  const x = (n: number) => (Number.isFinite(n) ? `${n.toFixed(1)}x` : 'n/a');
+  const rows: string[][] = [['  subs', 'publishers', 'grouped msg/s (p50/p99 ms)', 'ungrouped msg/s (p50/p99 ms)', 'grouped/ungrouped']];
+  const subscriptionCounts = [...new Set(r.cells.map((c) => c.subscriptions))];
+  for (const subscriptions of subscriptionCounts) {
+    for (const concurrency of [...new Set(r.cells.filter((c) => c.kind === 'single').map((c) => c.concurrency))]) {
+      const on = cellOf(r, subscriptions, concurrency);
+      const off = cellOf(r, subscriptions, concurrency, false);
+      const show = (c: PublishCell | undefined) => (c ? `${int(c.messagesPerSecond)} (${fixed(c.latencyMs.p50)}/${fixed(c.latencyMs.p99)})` : 'n/a');
+      rows.push([`  ${subscriptions}`, String(concurrency), show(on), show(off), x((on?.messagesPerSecond ?? NaN) / (off?.messagesPerSecond ?? NaN))]);
+    }
+  }
+  const batchRows: string[][] = [['  subs', `batch msg/s (${r.batchSize} per request, ${r.batchConcurrency} in flight; p50/p99 ms per request)`, 'vs grouped single c=16', 'vs ungrouped single c=16']];
+  for (const subscriptions of subscriptionCounts) {
+    const batch = cellOf(r, subscriptions, 'batch');
+    const rate = batch?.messagesPerSecond ?? NaN;
+    batchRows.push([
+      `  ${subscriptions}`,
+      batch ? `${int(rate)} (${fixed(batch.latencyMs.p50)}/${fixed(batch.latencyMs.p99)})` : 'n/a',
+      x(rate / (cellOf(r, subscriptions, 16)?.messagesPerSecond ?? NaN)),
+      x(rate / (cellOf(r, subscriptions, 16, false)?.messagesPerSecond ?? NaN)),
+    ]);
+  }
+  return [
+    '6. Publishing at scale (no worker): single POST /v1/messages, grouped (HAMMER_PUBLISH_GROUPING=true) and not (a second server, back to back)',
+    table(rows),
+    `   Batch POST /v1/topics/{id}/messages; targets at 1 subscription: batch >= ${targets.batchVsSingle}x grouped single, grouped >= ${targets.groupedVsUngrouped}x ungrouped`,
+    table(batchRows),
+  ].join('\n');
+}
 
 export interface Ratios {
   /** To graphile-worker no-op jobs/s with the same number of processes. */
@@ -45,6 +100,7 @@ export interface Results {
   fanout: FanoutResult & Ratios;
   latency: LatencyResult;
   publish: PublishResult[];
+  publishScale: PublishScaleResult;
   memory: { workerPeakRssMiB: number; queuedDeliveries: number; targetMiB: number };
   targets: Record<string, { value: number; target: string; met: boolean }>;
   /** The delivery-policy runs (formatted by policy-report.ts). */
@@ -167,6 +223,7 @@ export function formatReport(r: Results): string {
     `< ${m.targetMiB} MiB${m.queuedDeliveries < targets.rssAtQueued ? ` (target is at ${int(targets.rssAtQueued)} queued)` : ''}: ${mark(m.workerPeakRssMiB < m.targetMiB)}`,
   ]);
   out.push('Results (ratios: to the no-op and POST-only baselines with the same process count, and to raw undici)', table(rows), '');
+  out.push(formatPublishScale(r.publishScale), '');
 
   out.push('Drain details');
   for (const d of r.drain) {

@@ -11,12 +11,12 @@ import { graphileBaseline, undiciBaseline, type GraphileBaseline } from './basel
 import { startCluster, startWorkers, stopWorkers, type Cluster } from './cluster.ts';
 import { resetDatabase } from './db.ts';
 import { drain, type DrainResult } from './drain.ts';
-import { fanout, latency, publishThroughput, steadyState } from './live.ts';
+import { fanout, latency, publishAtScale, publishThroughput, steadyState } from './live.ts';
 import { parseOptions } from './options.ts';
 import { policyProblems, policyRuns, type PolicyResults } from './policy.ts';
 import { formatPolicy } from './policy-report.ts';
 import { killAll } from './processes.ts';
-import { formatReport, targets, type Ratios, type Results } from './report.ts';
+import { formatReport, publishScaleTargets, targets, type Ratios, type Results } from './report.ts';
 
 let options: ReturnType<typeof parseOptions>;
 try {
@@ -123,6 +123,9 @@ async function measure(c: Cluster): Promise<Results> {
     publish.push(await publishThroughput(c, { subscriptions, durationS: options.publishDuration, concurrency: options.publishConcurrency }));
   }
 
+  log(`run 6: publishing at scale, single publishes grouped and not, and batches; ${options.publishDuration} s each`);
+  const publishScale = await publishAtScale(c, { durationS: options.publishDuration, concurrencies: [16, 64], batchSize: options.quick ? 100 : 1000, batchConcurrency: 4, log });
+
   const policy = await policyRuns(c, options, log);
   problems.push(...policyProblems(policy));
 
@@ -140,6 +143,7 @@ async function measure(c: Cluster): Promise<Results> {
     fanout: { ...fan, ...ratios(fan.perSecond) },
     latency: lat,
     publish,
+    publishScale,
     memory: { workerPeakRssMiB: rss, queuedDeliveries: options.n, targetMiB: targets.workerRssMiB },
     targets: {
       ...Object.fromEntries(
@@ -150,6 +154,7 @@ async function measure(c: Cluster): Promise<Results> {
       latencyP50Ms: { value: lat.p50, target: `< ${targets.latencyP50Ms}`, met: lat.p50 < targets.latencyP50Ms },
       latencyP99Ms: { value: lat.p99, target: `< ${targets.latencyP99Ms}`, met: lat.p99 < targets.latencyP99Ms },
       workerRssMiB: { value: rss, target: `< ${targets.workerRssMiB}`, met: rss < targets.workerRssMiB },
+      ...publishScaleTargets(publishScale),
     },
     policy,
     problems,

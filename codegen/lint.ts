@@ -7,8 +7,8 @@ import { join } from 'node:path';
 const root = join(import.meta.dirname, '..');
 const bin = (name: string) => join(root, 'node_modules/.bin', name);
 const protoFile = 'proto/hammer/v1/hammer.proto';
-/** The import-rule check: the server's and the SDK's sources against .dependency-cruiser.cjs. */
-const importRulesArgs = ['src', 'clients/typescript/src', '--config', '.dependency-cruiser.cjs', '--output-type', 'err'];
+/** The import-rule check: the server's, the SDK's and the dashboard's sources against .dependency-cruiser.cjs. */
+const importRulesArgs = ['src', 'clients/typescript/src', 'clients/dashboard', '--config', '.dependency-cruiser.cjs', '--output-type', 'err'];
 
 /** Runs one linter; a failure is reported and the others still run. */
 function run(title: string, command: string, args: string[]): void {

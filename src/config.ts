@@ -31,6 +31,8 @@ export interface Config {
   grpcEnabled: boolean;
   metricsEnabled: boolean;
   healthCheckEnabled: boolean;
+  /** Serve the web dashboard at /ui on the REST port (with the REST API). */
+  dashboardEnabled: boolean;
   defaultPaginationLimit: number;
   maxPaginationLimit: number;
   defaultSecretTokenLength: number;
@@ -180,6 +182,7 @@ export function loadConfig(env: Env = process.env): Config {
     grpcEnabled: read.boolean('HAMMER_GRPC_ENABLED', true),
     metricsEnabled: read.boolean('HAMMER_METRICS_ENABLED', true),
     healthCheckEnabled: read.boolean('HAMMER_HEALTH_CHECK_ENABLED', true),
+    dashboardEnabled: read.boolean('HAMMER_DASHBOARD_ENABLED', true),
     defaultPaginationLimit: read.integer('HAMMER_DEFAULT_PAGINATION_LIMIT', 25, 1, 10000),
     maxPaginationLimit: read.integer('HAMMER_MAX_PAGINATION_LIMIT', 50, 1, 10000),
     defaultSecretTokenLength: read.integer('HAMMER_DEFAULT_SECRET_TOKEN_LENGTH', 40, 16, 255),

@@ -120,11 +120,13 @@ async function startApiListeners(config: Listening, pool: DatabasePool, metrics:
       logger,
       bodyLimit: config.httpBodyLimit,
       validateResponses: config.validateResponses,
+      dashboard: config.dashboardEnabled,
       onResponse: metrics.observeHttp,
       host: config.host,
       port: config.httpPort,
     });
-    logger.info({ host: config.host, port: rest.port, auth }, 'rest-server-started');
+    const dashboard = config.dashboardEnabled ? { dashboard: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${rest.port}/ui` } : {};
+    logger.info({ host: config.host, port: rest.port, auth, ...dashboard }, 'rest-server-started');
     parts.push({ stop: () => rest.close(config.shutdownTimeout * 1000) });
   }
   if (config.grpcEnabled) {

@@ -14,6 +14,8 @@ const backendPid = z.object({ pid: z.number() });
  */
 export function cancelOnAbort(cancel: (pid: number) => Promise<unknown>): Interceptor {
   const detach = new Map<string, () => void>();
+  /** A cancel sent for a connection: it must land before the connection serves anyone else. */
+  const cancelling = new Map<string, Promise<unknown>>();
   return {
     name: 'cancel-on-abort',
     afterPoolConnection: async (context, connection) => {
@@ -22,14 +24,22 @@ export function cancelOnAbort(cancel: (pid: number) => Promise<unknown>): Interc
       signal.throwIfAborted();
       const pid = await connection.oneFirst(sql.type(backendPid)`select pg_backend_pid() as pid`);
       signal.throwIfAborted(); // it may have aborted while we asked for the pid
-      const onAbort = () => void withoutAbortSignal(() => cancel(pid)).catch(() => {});
+      const onAbort = () => cancelling.set(context.connectionId, withoutAbortSignal(() => cancel(pid)).catch(() => {}));
       signal.addEventListener('abort', onAbort, { once: true });
       detach.set(context.connectionId, () => signal.removeEventListener('abort', onAbort));
       return null;
     },
-    beforePoolConnectionRelease: async (context) => {
+    beforePoolConnectionRelease: async (context, connection) => {
       detach.get(context.connectionId)?.();
       detach.delete(context.connectionId);
+      const cancelled = cancelling.get(context.connectionId);
+      if (cancelled) {
+        // A cancel that arrives late would hit the next caller's query on this connection: wait for
+        // it, then let one query of ours absorb it if it has not landed yet.
+        cancelling.delete(context.connectionId);
+        await cancelled;
+        await withoutAbortSignal(() => connection.query(sql.unsafe`select 1`)).catch(() => {});
+      }
       return null;
     },
     beforeQueryExecution: async () => {

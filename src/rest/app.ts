@@ -10,6 +10,7 @@ import { routes, type OperationId } from '../generated/routes.ts';
 import { rules, type FieldRules } from '../generated/rules.ts';
 import type { Logger } from '../observability/logger.ts';
 import { withoutSecrets, type Principal, type Services } from '../services/index.ts';
+import { dashboardHandler } from '../../clients/dashboard/serve.ts';
 import { errorHandler, routeNotFound } from './errors.ts';
 import { operationHandlers, type OperationInput } from './handlers.ts';
 
@@ -20,6 +21,8 @@ export interface RestAppOptions {
   bodyLimit: number;
   /** Check every response against openapi.yaml (tests): a response that breaks the contract becomes a 500. */
   validateResponses: boolean;
+  /** Serve the dashboard (clients/dashboard) at /ui: public static files, outside the API's key check and contract. */
+  dashboard?: boolean;
   /** Hooks for metrics: called once per request with its route (the OpenAPI path) and status. */
   onResponse?: (route: string, method: string, status: number, seconds: number) => void;
 }
@@ -70,6 +73,9 @@ export function createRestApp(options: RestAppOptions): express.Express {
       });
       next();
     });
+  }
+  if (options.dashboard) {
+    app.use('/ui', dashboardHandler({ onBuildError: (error) => options.logger.error({ err: error }, 'dashboard-build-failed') }));
   }
   const { apiKeys } = options.services;
   // Who calls, before anything else is read: an unauthenticated caller learns nothing of the API.

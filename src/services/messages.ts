@@ -1,6 +1,8 @@
 // Messages: publish (the message, its deliveries and their jobs in one transaction), batch publish,
-// idempotency keys, get, list, delete.
+// idempotency keys, get, list, delete. Concurrent single publishes to a topic share statements.
 import { createHash } from 'node:crypto';
+import { createBatcher } from '../batcher.ts';
+import { currentAbortSignal, withoutAbortSignal } from '../call-signal.ts';
 import type { components } from '../generated/openapi.ts';
 import { rules } from '../generated/rules.ts';
 import * as store from '../store/messages.ts';
@@ -30,13 +32,68 @@ export const defaultIdempotencyTtlSeconds = 86400;
 
 type StoredMessage = Schemas['Message'];
 
+/**
+ * How single publishes are grouped: a group is published once it holds 100 messages, or 1 ms after
+ * its first arrived (what one waits at most, and all a lone publish pays for it).
+ */
+export const publishGroupOptions = { maxSize: 100, maxWaitMs: 1 };
+
+/** A single publish waiting for its group; `signal`: its caller's (a gRPC deadline), if any. */
+interface GroupedPublish {
+  message: store.NewMessage;
+  signal: AbortSignal | undefined;
+}
+
+/** Each grouped publish's own outcome: its message, or its error. */
+type Outcome = { message: StoredMessage } | { error: unknown };
+
 /** sha256 of the canonical request: what makes "the same request" for an idempotency key. */
 function fingerprint(kind: 'message' | 'batch', topicId: string, items: readonly { content_type: string; data: string }[]): string {
   const canonical = JSON.stringify([kind, topicId, items.map((item) => [item.content_type, item.data])]);
   return createHash('sha256').update(canonical).digest('hex');
 }
 
-export function messageService({ pool, pagination, onMessagePublished, idempotencyTtlSeconds = defaultIdempotencyTtlSeconds }: ServiceContext) {
+export function messageService({
+  pool,
+  pagination,
+  onMessagePublished,
+  idempotencyTtlSeconds = defaultIdempotencyTtlSeconds,
+  publishGrouping = true,
+}: ServiceContext) {
+  /**
+   * Publishes a group of single publishes: one statement per topic (hammer_publish_messages takes
+   * arrays), the topics' statements side by side, so a missing topic fails its own callers only.
+   * A caller that gave up while waiting (its signal aborted) is left out. The group runs under no
+   * caller's signal: one caller's deadline must not cancel the others' statement.
+   */
+  async function publishGroup(group: GroupedPublish[]): Promise<Outcome[]> {
+    const outcomes = new Map<GroupedPublish, Outcome>();
+    const live = group.filter((one) => {
+      if (one.signal?.aborted) outcomes.set(one, { error: one.signal.reason });
+      return !one.signal?.aborted;
+    });
+    await Promise.all(
+      [...Map.groupBy(live, (one) => one.message.topic_id)].map(async ([topicId, ones]) => {
+        try {
+          const published = await store.publishMessageGroup(pool, topicId, ones.map((one) => one.message));
+          ones.forEach((one, i) => outcomes.set(one, { message: published[i]!.message }));
+        } catch (error) {
+          for (const one of ones) outcomes.set(one, { error });
+        }
+      }),
+    );
+    return group.map((one) => outcomes.get(one)!);
+  }
+  const grouped = createBatcher((group: GroupedPublish[]) => withoutAbortSignal(() => publishGroup(group)), publishGroupOptions);
+
+  /** A single publish without a key: in a shared statement (or its own, with grouping off). */
+  async function publishSingle(message: store.NewMessage): Promise<StoredMessage> {
+    if (!publishGrouping) return (await store.publishMessage(pool, message)).message;
+    const outcome = await grouped({ message, signal: currentAbortSignal() });
+    if ('error' in outcome) throw outcome.error;
+    return outcome.message;
+  }
+
   /** The key, checked against the contract's IdempotencyKey rules (a 400 naming the header). */
   function checkedKey(key: string | undefined): FieldViolation[] {
     return key === undefined ? [] : violations(rules.IdempotencyKey, { [keyField]: key });
@@ -79,9 +136,10 @@ export function messageService({ pool, pagination, onMessagePublished, idempoten
       const found = [...violations(rules.MessageCreate, input as Record<string, unknown>), ...checkedKey(key)];
       if (found.length > 0) throw invalid('invalid_message', found);
       const { topic_id, content_type, data } = input as Schemas['MessageCreate'];
-      const id = newId();
-      const [published] = await publishOnce(topic_id, key, () => fingerprint('message', topic_id, [{ content_type, data }]), [id], async (db) => [
-        (await store.publishMessage(db, { id, topic_id, content_type, data: Buffer.from(data, 'utf8').toString('base64') })).message,
+      const stored = { id: newId(), topic_id, content_type, data: Buffer.from(data, 'utf8').toString('base64') };
+      // Without a key, in a statement shared with concurrent publishes; with one, in the key's transaction.
+      const [published] = await publishOnce(topic_id, key, () => fingerprint('message', topic_id, [{ content_type, data }]), [stored.id], async (db) => [
+        key === undefined ? await publishSingle(stored) : (await store.publishMessage(db, stored)).message,
       ]);
       return published!;
     },

@@ -43,6 +43,28 @@ export function publishMessageSql(message: NewMessage) {
 }
 
 /**
+ * Publishes several messages to one topic in one statement, each with the ids of its deliveries:
+ * the grouped single publishes (services/messages.ts). Answers `{ message, deliveryIds }` in the
+ * order of `batch`. A missing topic throws `topic_does_not_exists` (for the whole group: it is the
+ * same topic). A named prepared statement: the arrays are single parameters, so every group size
+ * shares one plan.
+ */
+export async function publishMessageGroup(db: Db, topicId: string, batch: readonly Omit<NewMessage, 'topic_id'>[]) {
+  const rows = await mapViolations('message', () =>
+    db.any(sql.prepared('hammer_publish_message_group', published)`
+      select p.id, p.topic_id, p.content_type, p.data, p.created_at, p.delivery_ids
+      from hammer_publish_messages(${topicId}::text, ${sql.array(batch.map((m) => m.id), 'text')},
+        ${sql.array(batch.map((m) => m.content_type), 'text')}, ${sql.array(batch.map((m) => m.data), 'text')}) as p`),
+  );
+  const byId = new Map(rows.map(({ delivery_ids, ...message }) => [message.id, { message, deliveryIds: delivery_ids }]));
+  return batch.map((m) => {
+    const one = byId.get(m.id);
+    if (!one) throw new Error(`message ${m.id} was not published`);
+    return one;
+  });
+}
+
+/**
  * CTEs that publish, for statements that publish several messages or derive them from earlier CTEs
  * (the record statement's dead letters): `new_message` stores the messages that
  * `rows` gives (id, topic_id, content_type, data: a VALUES list or a SELECT over earlier CTEs) through

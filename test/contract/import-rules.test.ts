@@ -21,8 +21,8 @@ async function cruise(cwd: string, paths: string[]): Promise<{ code: number; out
   }
 }
 
-test('the sources and the SDK follow the import rules', async () => {
-  const { code, output } = await cruise(root, ['src', 'clients/typescript/src']);
+test('the sources, the SDK and the dashboard follow the import rules', async () => {
+  const { code, output } = await cruise(root, ['src', 'clients/typescript/src', 'clients/dashboard']);
   assert.equal(code, 0, output);
 });
 
@@ -43,6 +43,9 @@ const violations: [string, string, string][] = [
   ['src/services/topics.ts', 'src/config.ts', 'configuration-is-read-by-entry-points'],
   ['src/services/topics.ts', 'src/runtime.ts', 'entry-points-are-not-imported'],
   ['clients/typescript/src/client.ts', 'src/errors.ts', 'the-sdk-is-independent-of-the-server'],
+  ['clients/dashboard/src/api.ts', 'src/services/topics.ts', 'the-dashboard-talks-to-hammer-only-through-the-sdk'],
+  ['clients/dashboard/src/api.ts', 'clients/dashboard/serve.ts', 'the-dashboard-talks-to-hammer-only-through-the-sdk'],
+  ['clients/typescript/src/client.ts', 'clients/dashboard/src/api.ts', 'the-sdk-knows-no-dashboard'],
 ];
 
 test('each rule fails on an import that breaks it, and names itself', async () => {
