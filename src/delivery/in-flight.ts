@@ -10,8 +10,11 @@
 export interface InFlightLimits {
   /** Takes a slot of `subscriptionId` (at most its limit under `cap` in flight), waiting up to `waitMs`; false when none freed. */
   acquire(subscriptionId: string, cap: number, waitMs: number): Promise<boolean>;
-  /** Gives the slot back, saying whether its attempt succeeded (which moves the subscription's limit under `cap`). */
-  release(subscriptionId: string, succeeded: boolean, cap: number): void;
+  /**
+   * Gives the slot back, saying whether its attempt succeeded (which moves the subscription's limit
+   * under `cap`); undefined when no attempt was made (the limit stays).
+   */
+  release(subscriptionId: string, succeeded: boolean | undefined, cap: number): void;
   /** The subscription's limit now, under `cap`. */
   limit(subscriptionId: string, cap: number): number;
   /** Its last attempt failed. */
@@ -68,9 +71,11 @@ export function createInFlightLimits(): InFlightLimits {
       });
     },
     release(id, succeeded, cap) {
-      if (!limits.has(id) && limits.size >= maxRemembered) limits.clear();
-      const current = Math.min(cap, limits.get(id)?.limit ?? initialLimit);
-      limits.set(id, succeeded ? { limit: Math.min(cap, current + 1), failing: false } : { limit: Math.max(1, Math.min(current, count(id)) / 2), failing: true });
+      if (succeeded !== undefined) {
+        if (!limits.has(id) && limits.size >= maxRemembered) limits.clear();
+        const current = Math.min(cap, limits.get(id)?.limit ?? initialLimit);
+        limits.set(id, succeeded ? { limit: Math.min(cap, current + 1), failing: false } : { limit: Math.max(1, Math.min(current, count(id)) / 2), failing: true });
+      }
       // Hand the slot to the next waiter, unless the limit just fell below what is in flight.
       const queue = waiting.get(id);
       if (queue && count(id) <= limit(id, cap)) {

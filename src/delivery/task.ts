@@ -122,36 +122,35 @@ export function deliverTask({ pool, sender, logger, onAttempt, batch = { maxSize
     const probe = delivery.breaker_probe_delivery_id === delivery.id;
     const wait = resend || probe ? 3_600_000 : inFlight.failing(subscriptionId) ? 0 : policy.inFlightWaitMs;
     if (!(await inFlight.acquire(subscriptionId, cap, wait))) {
-      const attempt = (payload as { attempt: number }).attempt;
+      // A resend or a probe that found no slot within the hour: graphile-worker runs its job again later.
+      if (resend || probe) throw new Error(`no in-flight slot for subscription ${subscriptionId} within an hour`);
       parkedHere.add(subscriptionId);
-      await park({ delivery_id: delivery.id, attempt });
+      await park({ delivery_id: delivery.id, attempt: payload.attempt });
       // A slot may have freed while it was parked: pull one back so none waits for the sweep.
       if (inFlight.count(subscriptionId) < inFlight.limit(subscriptionId, cap)) await unpark(subscriptionId);
       return;
     }
 
     let result: AttemptResult;
-    let attemptId: string;
-    let recorded: Awaited<ReturnType<typeof record>>;
     try {
       if (!resend && delivery.rate_limit > 0 && !payload.rate_slot) {
         // Over the rate, the attempt moves to the slot it reserved, without holding a worker slot meanwhile.
         const wait = await reserveRateSlot(pool, subscriptionId, delivery.rate_limit);
         if (wait > 0.005) {
           await deferToRateSlot(pool, delivery.id, payload.attempt, wait);
-          inFlight.release(subscriptionId, true, cap);
+          inFlight.release(subscriptionId, undefined, cap);
           return;
         }
       }
       result = await sender.send(delivery);
       inFlight.release(subscriptionId, result.success, cap);
     } catch (error) {
-      inFlight.release(subscriptionId, true, cap);
+      inFlight.release(subscriptionId, undefined, cap); // no attempt was made: the limit stays as it was
       throw error;
     }
     // The failure kind is for the metrics, retry_after for the retry's time; the attempt is stored without them.
     const { failure: _failure, retry_after: retryAfter, ...stored } = result;
-    attemptId = resend ? payload.resend : newId();
+    const attemptId = resend ? payload.resend : newId();
     const retryDelay = nextAttemptDelay({
       policy: delivery.retry_policy,
       baseDelay: delivery.delivery_attempt_delay,
@@ -159,7 +158,7 @@ export function deliverTask({ pool, sender, logger, onAttempt, batch = { maxSize
       retryAfter,
       retryAfterMax: policy.retryAfterMax,
     });
-    recorded = await record({ delivery_id: delivery.id, attempt: delivery.delivery_attempts + 1, outcome: { id: attemptId, ...stored }, resend, retry_delay: retryDelay });
+    const recorded = await record({ delivery_id: delivery.id, attempt: delivery.delivery_attempts + 1, outcome: { id: attemptId, ...stored }, resend, retry_delay: retryDelay });
 
     if (delivery.has_parked || parkedHere.has(subscriptionId)) {
       parkedHere.delete(subscriptionId);

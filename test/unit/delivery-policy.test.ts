@@ -114,6 +114,15 @@ test('in flight: failures halve the limit down to one and mark it failing; succe
   assert.equal(limits.limit('dead', 8), 8, 'back to the cap');
 });
 
+test('in flight: a slot given back without an attempt (a rate-limit deferral, a shutdown) leaves the limit as it was', async () => {
+  const limits = createInFlightLimits();
+  assert.equal(await limits.acquire('s', 100, 0), true);
+  limits.release('s', undefined, 100);
+  assert.equal(limits.limit('s', 100), initialLimit);
+  assert.equal(limits.count('s'), 0);
+  assert.equal(limits.failing('s'), false);
+});
+
 test("each worker process takes an equal share of a subscription's cap, at least one", () => {
   assert.equal(localShare(10, 1), 10);
   assert.equal(localShare(10, 3), 3);
