@@ -13,9 +13,9 @@ import { killAll, ManagedProcess } from './processes.ts';
 import { treeCpuSeconds } from './procstat.ts';
 import { startReceiver, type Receiver } from './receiver.ts';
 
-const cli = join(import.meta.dirname, '../src/cli.ts');
+export const cli = join(import.meta.dirname, '../src/cli.ts');
 /** The Node options of the `hammer` command (its shebang), so hammer runs here as it does for users. */
-const hammerNodeFlags = readFileSync(join(import.meta.dirname, '../bin/hammer.js'), 'utf8').split('\n')[0]!.split(/\s+/).slice(3);
+export const hammerNodeFlags = readFileSync(join(import.meta.dirname, '../bin/hammer.js'), 'utf8').split('\n')[0]!.split(/\s+/).slice(3);
 
 export interface ClusterOptions {
   /** Load pg_stat_statements (per-statement timings; a few % slower). */
@@ -41,7 +41,7 @@ export interface Cluster {
 }
 
 /** Environment of hammer's processes: everything on 127.0.0.1 and random ports, JSON logs to a file. */
-function hammerEnv(databaseUrl: string, extra: Record<string, string> = {}): Record<string, string> {
+export function hammerEnv(databaseUrl: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
     HAMMER_DATABASE_URL: databaseUrl,
     HAMMER_HOST: '127.0.0.1',

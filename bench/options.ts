@@ -31,8 +31,13 @@ export interface BenchOptions {
   concurrencySweep: boolean;
   /** Deliveries per drain of the sweep. */
   sweepN: number;
-  /** `policy`: only the delivery-policy runs (and the sweep if asked), none of runs 1 to 7. */
-  only: 'all' | 'policy';
+  /** `policy`: only the delivery-policy runs (and the sweep if asked), none of runs 1 to 9; `start`: only run 8. */
+  only: 'all' | 'policy' | 'start';
+  /** Run 8 (start time): repetitions of each start, and the deliveries queued before each worker start. */
+  startRepetitions: number;
+  startBacklog: number;
+  /** `--compare <git-ref>`: also run this bench on that commit, back to back, and print both side by side. */
+  compare?: string;
 }
 
 const usage = `Usage: npm run bench -- [options]
@@ -52,6 +57,16 @@ const usage = `Usage: npm run bench -- [options]
   --concurrency-sweep         also drain at worker concurrency 32, 64, 128, 256, 512 (instant and 100 ms receiver)
   --sweep-n <count>           deliveries per sweep drain (default 20000; quick 2000)
   --only policy               only the delivery-policy runs (slow receivers, dead endpoint, backpressure)
+  --only start                only run 8: start time (worker, server, node -e 0) and idle RSS with its floors
+  --start-repetitions <k>     run 8, start time: starts of each kind (node -e 0, worker on a backlog, server to
+                              readiness), alternating (default 5; quick 1)
+  --start-backlog <count>     deliveries queued before each worker start of run 8 (default 200; quick min(200, n))
+  --compare <git-ref>         run the same bench (same options) on another commit first, then on this checkout,
+                              back to back, and print both side by side with ratios (this / that). The ref is
+                              extracted with \`git archive\` into a temp folder; node_modules is this checkout's
+                              (a symlink) when package-lock.json is identical, else \`npm ci\` runs there. The
+                              other commit's results go to <out folder>/compare-<ref>.json; a run that commit's
+                              bench does not have shows "—"
   --out <file>                results file (default bench/results/latest.json)
 `;
 
@@ -80,6 +95,9 @@ export function parseOptions(argv: string[]): BenchOptions {
       'concurrency-sweep': { type: 'boolean', default: false },
       'sweep-n': { type: 'string' },
       only: { type: 'string' },
+      'start-repetitions': { type: 'string' },
+      'start-backlog': { type: 'string' },
+      compare: { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -90,7 +108,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   }
   const quick = values.quick;
   const n = Math.round(positive('n', values.n, quick ? 1000 : 20_000));
-  if (values.only !== undefined && values.only !== 'policy') throw new Error(`--only must be "policy", got ${JSON.stringify(values.only)}\n\n${usage}`);
+  if (values.only !== undefined && values.only !== 'policy' && values.only !== 'start') throw new Error(`--only must be "policy" or "start", got ${JSON.stringify(values.only)}\n\n${usage}`);
   return {
     n,
     concurrency: Math.round(positive('concurrency', values.concurrency, 512)),
@@ -105,7 +123,10 @@ export function parseOptions(argv: string[]): BenchOptions {
     policyN: Math.round(positive('policy-n', values['policy-n'], quick ? Math.min(300, n) : 2000)),
     concurrencySweep: values['concurrency-sweep'],
     sweepN: Math.round(positive('sweep-n', values['sweep-n'], quick ? 2000 : 20_000)),
-    only: values.only === 'policy' ? 'policy' : 'all',
+    only: values.only === 'policy' || values.only === 'start' ? values.only : 'all',
+    startRepetitions: Math.round(positive('start-repetitions', values['start-repetitions'], quick ? 1 : 5)),
+    startBacklog: Math.round(positive('start-backlog', values['start-backlog'], quick ? Math.min(200, n) : 200)),
+    ...(values.compare !== undefined ? { compare: values.compare } : {}),
     out: resolve(values.out ?? join(import.meta.dirname, 'results', 'latest.json')),
   };
 }

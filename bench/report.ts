@@ -6,6 +6,7 @@ import type { CpuUsage } from './cpu.ts';
 import type { DrainResult } from './drain.ts';
 import type { FanoutResult, LatencyResult, PublishCell, PublishResult, PublishScaleResult, SteadyResult } from './live.ts';
 import type { PolicyResults } from './policy.ts';
+import type { Spread, StartTimeResult } from './start-time.ts';
 
 export const targets = {
   /** Drain throughput / graphile-worker no-op throughput, same process count. */
@@ -19,6 +20,8 @@ export const targets = {
   batchVsSingle: 10,
   /** Run 6, one subscription, 16 publishers: grouped / ungrouped single publish msg/s. */
   groupedVsUngrouped: 2,
+  /** Run 8 (issue 21): process start -> first delivery (worker on a backlog) / readiness 204 (server). */
+  startSeconds: 0.3,
 };
 
 /** The run-6 cell of single publishes (or, without `grouping`, the batch cell) at `subscriptions`. */
@@ -101,7 +104,9 @@ export interface Results {
   latency: LatencyResult;
   publish: PublishResult[];
   publishScale: PublishScaleResult;
-  memory: { workerPeakRssMiB: number; queuedDeliveries: number; targetMiB: number };
+  memory: { workerPeakRssMiB: number; queuedDeliveries: number; targetMiB: number; /** VmHWM of the cluster's server after runs 2 to 6. */ serverPeakRssMiB?: number };
+  /** Run 8: start time and idle RSS (absent in results of older commits). */
+  startTime?: StartTimeResult;
   targets: Record<string, { value: number; target: string; met: boolean }>;
   /** The delivery-policy runs (formatted by policy-report.ts). */
   policy?: PolicyResults;
@@ -126,6 +131,25 @@ export function formatCpu(cpu: CpuUsage): string {
     .map(([name, s]) => `${name} ${fixed(s)} s (${pct(s / cpu.wallSeconds)})`);
   parts.push(`other processes ${fixed(cpu.otherSeconds)} s, idle ${fixed(cpu.idleSeconds)} s`);
   return `${fixed(cpu.wallSeconds)} s wall: ${parts.join(', ')}`;
+}
+
+/** `0.612 s (0.580–0.700)`: median and range. */
+const seconds = (s: Spread) => `${fixed(s.median, 3)} s (${fixed(s.min, 3)}–${fixed(s.max, 3)})`;
+const mib = (s: Spread) => (s.min === s.max ? `${fixed(s.median, 0)} MiB` : `${fixed(s.median, 0)} MiB (${fixed(s.min, 0)}–${fixed(s.max, 0)})`);
+
+/** Run 8's rows of the results table. */
+export function startTimeRows(st: StartTimeResult, m?: Results['memory']): string[][] {
+  const target = (s: Spread) => `<= ${targets.startSeconds} s: ${mark(s.median <= targets.startSeconds)}`;
+  const x = (n: number) => `${fixed(n, 1)}x node`;
+  const f = st.idleRssMiB;
+  return [
+    [`8. start, median (range) of ${st.repetitions}: node -e 0, spawn -> exit`, seconds(st.nodeSeconds), '', '', '', ''],
+    [`   hammer worker, spawn -> 1st delivery of ${int(st.backlog)} queued`, `${seconds(st.workerSeconds)}, ${x(st.workerVsNode)}`, '', '', '', target(st.workerSeconds)],
+    ['   hammer server, spawn -> /readiness 204', `${seconds(st.serverSeconds)}, ${x(st.serverVsNode)}`, '', '', '', target(st.serverSeconds)],
+    [`9. idle RSS, ${fixed(st.settleSeconds, 1)} s after start, no load`, `server ${mib(f.server)}, worker ${mib(f.worker)}`, '', '', '', ''],
+    ...(m ? [['   peak RSS: worker (run 1), server (runs 2-6)', `worker ${fixed(m.workerPeakRssMiB, 0)} MiB, server ${fixed(m.serverPeakRssMiB ?? NaN, 0)} MiB`, '', '', '', '']] : []),
+    ['   floors: bare node / tiny .ts / node + the libraries', `${fixed(f.nodeBare, 0)} / ${f.nodeTypeStripping === undefined ? '—' : fixed(f.nodeTypeStripping, 0)} / ${f.nodeDependencies === undefined ? '— (not with --quick)' : `${fixed(f.nodeDependencies, 0)} MiB`}`, '', '', '', ''],
+  ];
 }
 
 export function formatReport(r: Results): string {
@@ -222,6 +246,7 @@ export function formatReport(r: Results): string {
     '',
     `< ${m.targetMiB} MiB${m.queuedDeliveries < targets.rssAtQueued ? ` (target is at ${int(targets.rssAtQueued)} queued)` : ''}: ${mark(m.workerPeakRssMiB < m.targetMiB)}`,
   ]);
+  if (r.startTime) rows.push(...startTimeRows(r.startTime, m));
   out.push('Results (ratios: to the no-op and POST-only baselines with the same process count, and to raw undici)', table(rows), '');
   out.push(formatPublishScale(r.publishScale), '');
 

@@ -1,7 +1,8 @@
 // `npm run bench`: starts PostgreSQL, a receiver, hammer's server and workers as real processes,
 // measures delivery and publish throughput, latency and memory against baselines measured in the
-// same run, then the delivery-policy runs (policy.ts: slow, dead and throttling receivers), prints a
-// table and writes the results as JSON. It asserts nothing about timing: it exits
+// same run, start time and idle memory (start-time.ts, next to a bare `node -e 0`), then the
+// delivery-policy runs (policy.ts: slow, dead and throttling receivers), prints a table and writes the
+// results as JSON. `--compare <git-ref>` runs all that on another commit first, then here (compare.ts). It asserts nothing about timing: it exits
 // non-zero only when something breaks (a delivery not completed or sent twice, a process crash).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -16,7 +17,9 @@ import { parseOptions } from './options.ts';
 import { policyProblems, policyRuns, type PolicyResults } from './policy.ts';
 import { formatPolicy } from './policy-report.ts';
 import { killAll } from './processes.ts';
-import { formatReport, publishScaleTargets, targets, type Ratios, type Results } from './report.ts';
+import { startTime, type StartTimeResult } from './start-time.ts';
+import { peakRssMiB } from './procstat.ts';
+import { formatReport, publishScaleTargets, startTimeRows, table, targets, type Ratios, type Results } from './report.ts';
 
 let options: ReturnType<typeof parseOptions>;
 try {
@@ -36,6 +39,11 @@ function sourceVersion(): string {
   } catch {
     return 'unknown';
   }
+}
+
+if (options.compare !== undefined) {
+  const { compare } = await import('./compare.ts');
+  process.exit(await compare(options.compare, process.argv.slice(2), options.out, log));
 }
 
 let cluster: Cluster | undefined;
@@ -73,6 +81,29 @@ async function measurePolicy(c: Cluster): Promise<PolicyOnlyResults> {
   return { meta: meta(c, startedAt, loadAverageAtStart, ['only the delivery-policy runs (--only policy)']), policy, problems: policyProblems(policy) };
 }
 
+/** `--only start`: run 8 (start time and idle RSS) alone. */
+interface StartOnlyResults {
+  meta: Results['meta'];
+  startTime: StartTimeResult;
+  problems: string[];
+}
+
+async function measureStart(c: Cluster): Promise<StartOnlyResults> {
+  const startedAt = new Date().toISOString();
+  const loadAverageAtStart = loadavg();
+  const startTime = await runStartTime(c);
+  return { meta: meta(c, startedAt, loadAverageAtStart, ['only run 8, start time and idle RSS (--only start)']), startTime, problems: [] };
+}
+
+function runStartTime(c: Cluster): Promise<StartTimeResult> {
+  log(`run 8: start time, ${options.startRepetitions} x (node -e 0; hammer worker on ${options.startBacklog} queued -> first delivery; hammer server -> /readiness 204), and idle RSS`);
+  return startTime(
+    c,
+    { repetitions: options.startRepetitions, backlog: options.startBacklog, concurrency: options.concurrency, publishConcurrency: options.publishConcurrency, settleMs: options.quick ? 500 : 1000, allFloors: !options.quick },
+    log,
+  );
+}
+
 async function measure(c: Cluster): Promise<Results> {
   const startedAt = new Date().toISOString();
   const loadAverageAtStart = loadavg();
@@ -107,6 +138,8 @@ async function measure(c: Cluster): Promise<Results> {
   // The runs after the drains use one worker process: ratios to the one-process baselines.
   const ratios = ratiosTo(graphileNoop[0]!, graphilePost[0]!);
 
+  const start = await runStartTime(c);
+
   await resetDatabase(c.db);
   const workers = await startWorkers(c, 1, { concurrency: options.concurrency });
   log(`run 2: steady state, ${options.publishConcurrency} publishers for ${options.duration} s, 1 worker`);
@@ -126,6 +159,9 @@ async function measure(c: Cluster): Promise<Results> {
   log(`run 6: publishing at scale, single publishes grouped and not, and batches; ${options.publishDuration} s each`);
   const publishScale = await publishAtScale(c, { durationS: options.publishDuration, concurrencies: [16, 64], batchSize: options.quick ? 100 : 1000, batchConcurrency: 4, log });
 
+  // The cluster's server has served runs 2 to 6 (publishing, the latency run's reads).
+  const serverPeakRssMiB = peakRssMiB(c.server.process.pid) ?? NaN;
+
   const policy = await policyRuns(c, options, log);
   problems.push(...policyProblems(policy));
 
@@ -144,7 +180,8 @@ async function measure(c: Cluster): Promise<Results> {
     latency: lat,
     publish,
     publishScale,
-    memory: { workerPeakRssMiB: rss, queuedDeliveries: options.n, targetMiB: targets.workerRssMiB },
+    memory: { workerPeakRssMiB: rss, queuedDeliveries: options.n, targetMiB: targets.workerRssMiB, serverPeakRssMiB },
+    startTime: start,
     targets: {
       ...Object.fromEntries(
         drains.map((d) => [`drain${d.workers}VsNoop`, { value: d.vsNoop, target: `>= ${targets.drainVsNoop}`, met: d.vsNoop >= targets.drainVsNoop }]),
@@ -155,13 +192,23 @@ async function measure(c: Cluster): Promise<Results> {
       latencyP99Ms: { value: lat.p99, target: `< ${targets.latencyP99Ms}`, met: lat.p99 < targets.latencyP99Ms },
       workerRssMiB: { value: rss, target: `< ${targets.workerRssMiB}`, met: rss < targets.workerRssMiB },
       ...publishScaleTargets(publishScale),
+      workerStartSeconds: { value: start.workerSeconds.median, target: `<= ${targets.startSeconds}`, met: start.workerSeconds.median <= targets.startSeconds },
+      serverStartSeconds: { value: start.serverSeconds.median, target: `<= ${targets.startSeconds}`, met: start.serverSeconds.median <= targets.startSeconds },
     },
     policy,
     problems,
   };
 }
 
-function format(results: Results | PolicyOnlyResults): string {
+function format(results: Results | PolicyOnlyResults | StartOnlyResults): string {
+  if ('startTime' in results && !('drain' in results)) {
+    const m = results.meta;
+    return [
+      `hammer benchmark, start time only, ${m.startedAt}, source ${m.source}: Node ${m.node}, ${m.cpus} CPUs (load average at start ${m.loadAverageAtStart.map((l) => l.toFixed(2)).join(' ')}); took ${Math.round(m.seconds)} s`,
+      '',
+      table([['Run', 'Result', '', '', '', 'Target'], ...startTimeRows(results.startTime)]),
+    ].join('\n');
+  }
   if (!('drain' in results)) {
     const m = results.meta;
     return [
@@ -178,7 +225,7 @@ let exitCode = 0;
 try {
   log(`starting PostgreSQL, migrating, starting the receiver and hammer server`);
   cluster = await startCluster({ statementStats: options.profile, publishConcurrency: options.publishConcurrency }, log);
-  const results = options.only === 'policy' ? await measurePolicy(cluster) : await measure(cluster);
+  const results = options.only === 'policy' ? await measurePolicy(cluster) : options.only === 'start' ? await measureStart(cluster) : await measure(cluster);
   mkdirSync(dirname(options.out), { recursive: true });
   writeFileSync(options.out, `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(`${format(results)}\n\nresults written to ${options.out}\n`);
