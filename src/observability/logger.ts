@@ -26,7 +26,17 @@ export function createLogger(level: string, destination: pino.DestinationStream 
  * No log line carries a secret: hammer never logs one, and should a subscription or a delivery ever
  * be logged (at any level, directly or one level down), its secrets are replaced by `[secret]`.
  */
-const secretPaths = ['secret_token', 'previous_secret_token', 'signing_secrets', 'secrettoken'].flatMap((key) => [key, `*.${key}`]);
+const secretPaths = [
+  'secret_token',
+  'previous_secret_token',
+  'signing_secrets',
+  'secrettoken',
+  // v1a private keys, and a subscription's custom headers (their values are secrets).
+  'signing_key',
+  'previous_signing_key',
+  'signing_keys',
+  'headers',
+].flatMap((key) => [key, `*.${key}`]);
 
 /** Readable lines for a terminal, JSON lines otherwise (stdout: buffered, flushed by logger.flush()). */
 export function defaultDestination(stream: OutputStream = process.stdout): pino.DestinationStream {

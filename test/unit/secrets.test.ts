@@ -53,8 +53,16 @@ test('a whsec_ secret must be base64 of 24 to 64 bytes; other secrets are plain 
 test('the logger replaces secrets by [secret], at the top level and one level down', () => {
   const lines: string[] = [];
   const logger = createLogger('debug', { write: (line: string) => void lines.push(line) });
-  logger.debug({ secret_token: 'a1', delivery: { secret_token: 'b2', signing_secrets: ['c3'], previous_secret_token: 'd4' }, event: { secrettoken: 'e5' } }, 'x');
+  logger.debug(
+    {
+      secret_token: 'a1',
+      delivery: { secret_token: 'b2', signing_secrets: ['c3'], previous_secret_token: 'd4', signing_keys: ['whsk_f6'], headers: { 'X-Api-Key': 'g7' } },
+      event: { secrettoken: 'e5' },
+      subscription: { signing_key: 'whsk_h8', previous_signing_key: 'whsk_i9' },
+    },
+    'x',
+  );
   assert.equal(lines.length, 1);
-  for (const value of ['a1', 'b2', 'c3', 'd4', 'e5']) assert.ok(!lines[0]!.includes(value), lines[0]);
+  for (const value of ['a1', 'b2', 'c3', 'd4', 'e5', 'f6', 'g7', 'h8', 'i9']) assert.ok(!lines[0]!.includes(value), lines[0]);
   assert.match(lines[0]!, /"\[secret\]"/);
 });
