@@ -76,10 +76,7 @@ export function deliverTask({ pool, sender, logger, onAttempt, batch = { maxSize
     return Promise.all(records.map(async (r, i) => (duplicate[i] ? (await recordAttempts(pool, [r]))[0] : rows.get(r.delivery_id))));
   }, batch);
 
-  const park = createBatcher(async (items: { delivery_id: string; attempt: number }[]) => {
-    const parked = new Set(await parkDeliveries(pool, items));
-    return items.map((item) => parked.has(item.delivery_id));
-  }, batch);
+  const park = createBatcher((items: { delivery_id: string; attempt: number; blocked: boolean }[]) => parkDeliveries(pool, items), batch);
 
   // Each attempt that ends pulls one parked delivery of its subscription back into the queue: what
   // keeps a subscription's deliveries moving, oldest first, at its in-flight limit.
@@ -112,8 +109,10 @@ export function deliverTask({ pool, sender, logger, onAttempt, batch = { maxSize
     if (!resend) {
       const reason = mustWait(delivery);
       if (reason) {
-        if (await park({ delivery_id: delivery.id, attempt: payload.attempt })) logger.debug({ delivery_id: delivery.id, reason }, 'worker-delivery-parked');
-        return;
+        const outcome = await park({ delivery_id: delivery.id, attempt: payload.attempt, blocked: true });
+        if (outcome === 'parked') logger.debug({ delivery_id: delivery.id, reason }, 'worker-delivery-parked');
+        // may_go: the subscription became active (or its breaker closed) since the load; go on.
+        if (outcome !== 'may_go') return;
       }
     }
     const cap = localShare(delivery.max_in_flight || policy.defaultMaxInFlight, policy.workers());
@@ -125,7 +124,7 @@ export function deliverTask({ pool, sender, logger, onAttempt, batch = { maxSize
       // A resend or a probe that found no slot within the hour: graphile-worker runs its job again later.
       if (resend || probe) throw new Error(`no in-flight slot for subscription ${subscriptionId} within an hour`);
       parkedHere.add(subscriptionId);
-      await park({ delivery_id: delivery.id, attempt: payload.attempt });
+      await park({ delivery_id: delivery.id, attempt: payload.attempt, blocked: false });
       // A slot may have freed while it was parked: pull one back so none waits for the sweep.
       if (inFlight.count(subscriptionId) < inFlight.limit(subscriptionId, cap)) await unpark(subscriptionId);
       return;

@@ -154,6 +154,8 @@ export function recordAttemptsSql(records: readonly AttemptRecord[]) {
         scheduled_at = case
           when o.success or o.resend or d.delivery_attempts + 1 >= d.max_delivery_attempts then d.scheduled_at
           else now() + make_interval(secs => coalesce(o.retry_delay, d.delivery_attempt_delay)) end,
+        -- An attempt was made, so the delivery is not waiting parked (a late park by a stale job may have marked it).
+        parked = false,
         updated_at = now()
       from outcome o
       where d.id = any(${sql.array(records.map((r) => r.delivery_id), 'text')})

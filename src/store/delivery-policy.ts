@@ -9,17 +9,46 @@ import type { Db } from './table.ts';
 /** A parked delivery may go once its subscription is active with its breaker closed. */
 const mayGo = (s: ReturnType<typeof sql.fragment>) => sql.fragment`${s}.status = 'active' and ${s}.breaker_state = 'closed'`;
 
+/** What became of a delivery asked to be parked. */
+export type ParkOutcome = 'parked' | 'may_go' | 'moved_on';
+
 /**
  * Parks these deliveries (no job until unparked), each only while still pending at the attempt its
- * job was for. Returns the ids parked.
+ * job was for (else `moved_on`: a duplicate job). One parked because its subscription was not
+ * active or its breaker open (`blocked`) is parked only if that is still so when the statement runs,
+ * else it is `may_go` (it became active, the breaker closed, or the delivery became the breaker's
+ * probe since it was loaded: the unparking that followed cannot have seen it, so its job must go on
+ * now). Outcomes in item order.
  */
-export function parkDeliveries(db: Db, items: readonly { delivery_id: string; attempt: number }[]) {
-  return db.anyFirst(sql.type(z.object({ id: z.string() }))`
-    update deliveries d set parked = true
-    from unnest(${sql.array(items.map((i) => i.delivery_id), 'text')}::text[], ${sql.array(items.map((i) => i.attempt - 1), 'int4')}::int4[]) as i (id, attempts_before)
-    where d.id = any(${sql.array(items.map((i) => i.delivery_id), 'text')}) and d.id = i.id
-      and d.status = 'pending' and d.delivery_attempts = i.attempts_before and not d.parked
-    returning d.id`);
+export async function parkDeliveries(db: Db, items: readonly { delivery_id: string; attempt: number; blocked: boolean }[]): Promise<ParkOutcome[]> {
+  const ids = items.map((i) => i.delivery_id);
+  const rows = await db.any(sql.type(z.object({ id: z.string(), outcome: z.enum(['parked', 'may_go', 'moved_on']) }))`
+    with i as (
+      select * from unnest(${sql.array(ids, 'text')}::text[], ${sql.array(items.map((i) => i.attempt - 1), 'int4')}::int4[],
+        ${sql.array(items.map((i) => i.blocked), 'bool')}::bool[]) as i (id, attempts_before, blocked)
+    ),
+    target as (
+      select d.id, d.status = 'pending' and d.delivery_attempts = i.attempts_before and not d.parked as current,
+        i.blocked and (${mayGo(sql.fragment`s`)} or s.breaker_probe_delivery_id is not distinct from d.id) as may_go
+      from i join deliveries d on d.id = i.id join subscriptions s on s.id = d.subscription_id
+      where d.id = any(${sql.array(ids, 'text')})
+      -- The share lock orders this park with a concurrent status change or breaker close (which
+      -- update the subscription row): either that change waits for this park to commit, and the
+      -- unparking it queues sees the delivery parked; or this waits for the change and reads it.
+      -- The share lock orders this park with a concurrent status change or breaker close (which
+      -- update the subscription row): either that change waits for this park to commit, and the
+      -- unparking it queues sees the delivery parked; or this waits for the change and reads it.
+      for update of d for share of s
+    ),
+    parked as (
+      update deliveries d set parked = true from target t
+      where d.id = t.id and t.current and not t.may_go
+      returning d.id
+    )
+    select t.id, case when t.id in (select id from parked) then 'parked' when t.current and t.may_go then 'may_go' else 'moved_on' end as outcome
+    from target t`);
+  const byId = new Map(rows.map((r) => [r.id, r.outcome]));
+  return items.map((i) => byId.get(i.delivery_id) ?? 'moved_on');
 }
 
 /**
@@ -37,7 +66,7 @@ export async function unparkDeliveries(db: Db, counts: readonly { subscription_i
     picked as (
       select p.id from wanted w join subscriptions s on s.id = w.subscription_id and ${mayGo(sql.fragment`s`)},
         lateral (
-          select d.id from deliveries d where d.subscription_id = w.subscription_id and d.parked
+          select d.id from deliveries d where d.subscription_id = w.subscription_id and d.parked and d.status = 'pending'
           order by d.id limit case when s.max_in_flight > 0 then least(w.count, s.max_in_flight) else w.count end
           for update of d skip locked
         ) p
@@ -65,7 +94,7 @@ export async function unparkDeliveries(db: Db, counts: readonly { subscription_i
 export function strandedSubscriptions(db: Db) {
   return db.any(sql.type(z.object({ subscription_id: z.string(), max_in_flight: z.number().int() }))`
     select s.id as subscription_id, s.max_in_flight from subscriptions s
-    where ${mayGo(sql.fragment`s`)} and exists (select from deliveries d where d.subscription_id = s.id and d.parked)`);
+    where ${mayGo(sql.fragment`s`)} and exists (select from deliveries d where d.subscription_id = s.id and d.parked and d.status = 'pending')`);
 }
 
 /** The unpark job of a subscription, queued now (the sweep found its deliveries stranded). */
