@@ -116,7 +116,9 @@ test('circuit breaker: a failed probe reopens it for twice as long; open past HA
     const { opened_at, next_probe_at } = s.circuit_breaker;
     return s.circuit_breaker.state === 'open' && opened_at && next_probe_at && Date.parse(next_probe_at) - Date.parse(opened_at) > 2500 ? s : undefined;
   }, 15_000);
-  assert.equal(reopened.status, 'active');
+  // Reopened for twice the first cooldown: the first failed probe (the second one, 2 s later, may
+  // already have disabled it when this is read on a loaded machine).
+  assert.ok(Date.parse(reopened.circuit_breaker.next_probe_at!) - Date.parse(reopened.circuit_breaker.opened_at!) >= 2900);
   const disabled = await eventually(async () => {
     const s = await hammer.getSubscription(sub.id);
     return s.status === 'disabled' ? s : undefined;
