@@ -224,6 +224,21 @@ export function loadConfig(env: Env = process.env): Config {
   return config;
 }
 
+/** The delivery policy's server settings, for `hammer worker` and the plain graphile-worker CLI alike. */
+export function deliveryPolicyOf(config: Config) {
+  return {
+    defaultMaxInFlight: config.subscriptionMaxInFlight,
+    inFlightWaitMs: 50,
+    retryAfterMax: config.retryAfterMax,
+    breaker: {
+      failures: config.circuitBreakerFailures,
+      cooldown: config.circuitBreakerCooldown,
+      maxCooldown: Math.max(config.circuitBreakerCooldown, config.circuitBreakerMaxCooldown),
+      disableAfter: config.subscriptionDisableAfter,
+    },
+  };
+}
+
 /** Loads `.env` from the working folder into the environment; variables already set win. */
 export function loadDotEnv(path = '.env'): void {
   if (existsSync(path)) process.loadEnvFile(path);

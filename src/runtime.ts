@@ -1,7 +1,7 @@
 // What each command starts, and how it stops: `migrate`, `server` (REST, gRPC), `worker`, and
 // `start` (all of them in one process, on the embedded PostgreSQL unless HAMMER_DATABASE_URL is set).
 // Server and worker processes also serve metrics and health checks, and own their readiness.
-import { ConfigError, type Config } from './config.ts';
+import { ConfigError, deliveryPolicyOf, type Config } from './config.ts';
 import { startEmbeddedPostgres } from './db/embedded.ts';
 import { migrate } from './db/migrate.ts';
 import { createDatabasePool, pingDatabase, type DatabasePool } from './db/pool.ts';
@@ -160,17 +160,7 @@ function startWorker(config: Config, databaseUrl: string, pool: DatabasePool, me
       shutdownTimeout: config.shutdownTimeout,
       destinations: destinationPolicyOf(config),
       validation: { origin: config.webhookOrigin },
-      policy: {
-        defaultMaxInFlight: config.subscriptionMaxInFlight,
-        inFlightWaitMs: 50,
-        retryAfterMax: config.retryAfterMax,
-        breaker: {
-          failures: config.circuitBreakerFailures,
-          cooldown: config.circuitBreakerCooldown,
-          maxCooldown: Math.max(config.circuitBreakerCooldown, config.circuitBreakerMaxCooldown),
-          disableAfter: config.subscriptionDisableAfter,
-        },
-      },
+      policy: deliveryPolicyOf(config),
     },
   });
 }

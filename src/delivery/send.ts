@@ -242,7 +242,8 @@ function customHeaders(custom: Readonly<Record<string, string>> | undefined, own
   });
 }
 
-function basicAuth(url: URL): string {
+/** Credentials in a URL as an Authorization header, as Go's client sends them. */
+export function basicAuth(url: URL): string {
   const decode = (part: string) => {
     try {
       return decodeURIComponent(part);

@@ -12,6 +12,7 @@ import { Agent, request } from 'undici';
 import { defaultDestinationPolicy, guardedLookup, refusedUrl, type DestinationPolicy, type Resolver } from '../destinations.ts';
 import { rules } from '../generated/rules.ts';
 import { describeFailure, refusedFailure, timeoutFailure, type Failure } from './failures.ts';
+import { basicAuth } from './send.ts';
 
 /** hammer's origin when HAMMER_WEBHOOK_ORIGIN is unset. */
 export const defaultWebhookOrigin = 'hammer';
@@ -190,15 +191,4 @@ export function refusedReason(origin: string, url: string, at: string, outcome: 
 export function unansweredReason(url: string, at: string, error: string, attempt: number, maxAttempts: number): string {
   const next = attempt < maxAttempts ? `asking again later (attempt ${attempt} of ${maxAttempts})` : `gave up after ${maxAttempts} attempts; make the subscription active to ask again`;
   return `no answer from ${receiverOf(url)} at ${at} to the CloudEvents webhook validation: ${shown(error, 300)}; ${next}`;
-}
-
-function basicAuth(url: URL): string {
-  const decode = (part: string) => {
-    try {
-      return decodeURIComponent(part);
-    } catch {
-      return part;
-    }
-  };
-  return `Basic ${Buffer.from(`${decode(url.username)}:${decode(url.password)}`).toString('base64')}`;
 }

@@ -4,7 +4,7 @@
 // pool is (so `graphile-worker --once` exits on its own once the jobs are done).
 // (`hammer worker` adds what the plain CLI lacks: heartbeats, stale-job release, metrics, health.)
 import type { Task } from 'graphile-worker';
-import { loadConfig, loadDotEnv } from '../../config.ts';
+import { deliveryPolicyOf, loadConfig, loadDotEnv } from '../../config.ts';
 import { createDatabasePool } from '../../db/pool.ts';
 import { destinationPolicyOf } from '../../destinations.ts';
 import { createLogger } from '../../observability/logger.ts';
@@ -34,19 +34,8 @@ async function build(): Promise<Built> {
     destinations: destinationPolicyOf(config),
     webhookOrigin: config.webhookOrigin,
   });
-  const policy = {
-    defaultMaxInFlight: config.subscriptionMaxInFlight,
-    inFlightWaitMs: 50,
-    retryAfterMax: config.retryAfterMax,
-    breaker: {
-      failures: config.circuitBreakerFailures,
-      cooldown: config.circuitBreakerCooldown,
-      maxCooldown: Math.max(config.circuitBreakerCooldown, config.circuitBreakerMaxCooldown),
-      disableAfter: config.subscriptionDisableAfter,
-    },
-    // The plain CLI keeps no heartbeats: each process takes a whole in-flight cap.
-    workers: () => 1,
-  };
+  // The plain CLI keeps no heartbeats: each process takes a whole in-flight cap.
+  const policy = { ...deliveryPolicyOf(config), workers: () => 1 };
   return {
     tasks: {
       [deliverTaskName]: deliverTask({ pool, sender, logger, policy }),
