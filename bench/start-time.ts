@@ -7,12 +7,17 @@
 // (no load) and its RSS read: the idle RSS. The floors for that memory are measured once: a bare Node
 // process, Node running a tiny `.ts` file (the type stripper), and Node importing only the libraries
 // hammer builds on.
+// hammer runs as users run it: the `hammer` command (bin/hammer.js, as npx, an installed bin and the
+// Docker image do) with its shebang's Node options. That command turns on Node's compile cache, here
+// in a folder of this run, filled by one worker and one server start before the measured ones. Each
+// repetition also starts a worker and a server with NODE_DISABLE_COMPILE_CACHE=1: a first start
+// on a machine (a new container) without a cache, or `node src/cli.ts`, costs about that.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../test/helpers/ports.ts';
-import { cli, hammerEnv, hammerNodeFlags, type Cluster } from './cluster.ts';
+import { hammerEnv, hammerNodeFlags, type Cluster } from './cluster.ts';
 import { analyze, createTopic, publishThroughStore, resetDatabase } from './db.ts';
 import { waitForDeliveries } from './drain.ts';
 import { checkProcesses, ManagedProcess, sleep } from './processes.ts';
@@ -40,6 +45,14 @@ export interface StartTimeResult {
   /** Medians' ratios to the bare Node start. */
   workerVsNode: number;
   serverVsNode: number;
+  /** The same starts with NODE_DISABLE_COMPILE_CACHE=1 (no compile cache: the type stripper runs), alternating with the others. */
+  withoutCompileCache?: {
+    workerSeconds: Spread;
+    serverSeconds: Spread;
+    workerVsNode: number;
+    serverVsNode: number;
+    idleRssMiB: { server: Spread; worker: Spread };
+  };
   idleRssMiB: {
     /** After `/readiness` 204 and the settle time, no request. */
     server: Spread;
@@ -61,6 +74,13 @@ export function spread(samples: number[]): Spread {
 }
 
 const repoRoot = join(import.meta.dirname, '..');
+/** The `hammer` command, run with its shebang's Node options (hammerNodeFlags). */
+const hammerBin = join(repoRoot, 'bin/hammer.js');
+
+/** The environment of one hammer process: the compile cache in this run's folder, or none. */
+function startEnv(cluster: Cluster, cache: boolean, extra: Record<string, string> = {}): Record<string, string> {
+  return hammerEnv(cluster.databaseUrl, { ...extra, ...(cache ? { NODE_COMPILE_CACHE: join(cluster.dir, 'compile-cache') } : { NODE_DISABLE_COMPILE_CACHE: '1' }) });
+}
 
 /** Spawn -> exit of `node -e 0`, seconds. */
 async function bareNodeStart(): Promise<number> {
@@ -100,13 +120,13 @@ async function idleNodeRss(args: string[], settleMs: number): Promise<number> {
 let serial = 0;
 
 /** Spawn -> the first delivery of `topicId` completed, seconds; then waits for the whole backlog and stops the worker. */
-async function workerStart(cluster: Cluster, topicId: string, backlog: number, concurrency: number): Promise<number> {
+async function workerStart(cluster: Cluster, topicId: string, backlog: number, concurrency: number, cache: boolean): Promise<number> {
   const receivedBefore = await cluster.receiver.count();
   const started = performance.now();
-  const worker = new ManagedProcess(`start-worker-${++serial}`, cli, ['worker'], {
+  const worker = new ManagedProcess(`start-worker-${++serial}`, hammerBin, ['worker'], {
     logDir: cluster.logDir,
     cwd: cluster.dir,
-    env: hammerEnv(cluster.databaseUrl, { HAMMER_WORKER_CONCURRENCY: String(concurrency) }),
+    env: startEnv(cluster, cache, { HAMMER_WORKER_CONCURRENCY: String(concurrency) }),
     nodeArgs: hammerNodeFlags,
   });
   try {
@@ -128,11 +148,11 @@ async function workerStart(cluster: Cluster, topicId: string, backlog: number, c
 }
 
 /** A worker on an empty queue: its RSS `settleMs` after `worker-started`. */
-async function workerIdleRss(cluster: Cluster, concurrency: number, settleMs: number): Promise<number> {
-  const worker = new ManagedProcess(`idle-worker-${++serial}`, cli, ['worker'], {
+async function workerIdleRss(cluster: Cluster, concurrency: number, settleMs: number, cache: boolean): Promise<number> {
+  const worker = new ManagedProcess(`idle-worker-${++serial}`, hammerBin, ['worker'], {
     logDir: cluster.logDir,
     cwd: cluster.dir,
-    env: hammerEnv(cluster.databaseUrl, { HAMMER_WORKER_CONCURRENCY: String(concurrency) }),
+    env: startEnv(cluster, cache, { HAMMER_WORKER_CONCURRENCY: String(concurrency) }),
     nodeArgs: hammerNodeFlags,
   });
   try {
@@ -146,13 +166,13 @@ async function workerIdleRss(cluster: Cluster, concurrency: number, settleMs: nu
 }
 
 /** Spawn -> `/readiness` 204, seconds, and the server's RSS `settleMs` later. */
-async function serverStart(cluster: Cluster, settleMs: number): Promise<{ seconds: number; idleRssMiB: number }> {
+async function serverStart(cluster: Cluster, settleMs: number, cache: boolean): Promise<{ seconds: number; idleRssMiB: number }> {
   const healthPort = await freePort();
   const started = performance.now();
-  const server = new ManagedProcess(`start-server-${++serial}`, cli, ['server'], {
+  const server = new ManagedProcess(`start-server-${++serial}`, hammerBin, ['server'], {
     logDir: cluster.logDir,
     cwd: cluster.dir,
-    env: hammerEnv(cluster.databaseUrl, { HAMMER_HEALTH_CHECK_PORT: String(healthPort) }),
+    env: startEnv(cluster, cache, { HAMMER_HEALTH_CHECK_PORT: String(healthPort) }),
     nodeArgs: hammerNodeFlags,
   });
   try {
@@ -186,23 +206,38 @@ export async function startTime(
   const server: number[] = [];
   const serverRss: number[] = [];
   const workerRss: number[] = [];
+  const uncached = { worker: [] as number[], server: [] as number[], serverRss: [] as number[], workerRss: [] as number[] };
   await bareNodeStart(); // warm the file cache
+  // Fill the compile cache: one worker and one server start, not counted.
+  await workerIdleRss(cluster, options.concurrency, 0, true);
+  await serverStart(cluster, 0, true);
   for (let rep = 1; rep <= options.repetitions; rep++) {
     const topicId = `start-${rep}`;
+    const uncachedTopicId = `start-${rep}-uncached`;
     await resetDatabase(cluster.db);
     await createTopic(cluster.db, topicId, 1, cluster.receiver.origin);
     await publishThroughStore(cluster.db, topicId, options.backlog, options.publishConcurrency);
     await analyze(cluster.db);
 
     node.push(await bareNodeStart());
-    worker.push(await workerStart(cluster, topicId, options.backlog, options.concurrency));
-    const s = await serverStart(cluster, options.settleMs);
+    worker.push(await workerStart(cluster, topicId, options.backlog, options.concurrency, true));
+    const s = await serverStart(cluster, options.settleMs, true);
     server.push(s.seconds);
     serverRss.push(s.idleRssMiB);
-    workerRss.push(await workerIdleRss(cluster, options.concurrency, options.settleMs));
+    workerRss.push(await workerIdleRss(cluster, options.concurrency, options.settleMs, true));
+    // The second backlog is queued only now: the workers above would have delivered it.
+    await createTopic(cluster.db, uncachedTopicId, 1, cluster.receiver.origin);
+    await publishThroughStore(cluster.db, uncachedTopicId, options.backlog, options.publishConcurrency);
+    uncached.worker.push(await workerStart(cluster, uncachedTopicId, options.backlog, options.concurrency, false));
+    const u = await serverStart(cluster, options.settleMs, false);
+    uncached.server.push(u.seconds);
+    uncached.serverRss.push(u.idleRssMiB);
+    uncached.workerRss.push(await workerIdleRss(cluster, options.concurrency, options.settleMs, false));
     log(
       `  start ${rep}/${options.repetitions}: node -e 0 ${node.at(-1)!.toFixed(3)} s, worker -> first delivery ${worker.at(-1)!.toFixed(3)} s, ` +
-        `server -> readiness ${server.at(-1)!.toFixed(3)} s; idle RSS server ${Math.round(serverRss.at(-1)!)} MiB, worker ${Math.round(workerRss.at(-1)!)} MiB`,
+        `server -> readiness ${server.at(-1)!.toFixed(3)} s; idle RSS server ${Math.round(serverRss.at(-1)!)} MiB, worker ${Math.round(workerRss.at(-1)!)} MiB; ` +
+        `without the compile cache: worker ${uncached.worker.at(-1)!.toFixed(3)} s, server ${uncached.server.at(-1)!.toFixed(3)} s, ` +
+        `idle RSS server ${Math.round(uncached.serverRss.at(-1)!)} MiB, worker ${Math.round(uncached.workerRss.at(-1)!)} MiB`,
     );
   }
   await resetDatabase(cluster.db);
@@ -228,6 +263,19 @@ export async function startTime(
   const nodeSeconds = spread(node);
   const workerSeconds = spread(worker);
   const serverSeconds = spread(server);
+  const withoutCompileCache = {
+    workerSeconds: spread(uncached.worker),
+    serverSeconds: spread(uncached.server),
+    workerVsNode: spread(uncached.worker).median / nodeSeconds.median,
+    serverVsNode: spread(uncached.server).median / nodeSeconds.median,
+    idleRssMiB: { server: spread(uncached.serverRss), worker: spread(uncached.workerRss) },
+  };
+  const range = (s: Spread, digits: number) => `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;
+  log(
+    `  without the compile cache (NODE_DISABLE_COMPILE_CACHE=1), median (range): worker ${range(withoutCompileCache.workerSeconds, 3)} s, ${withoutCompileCache.workerVsNode.toFixed(1)}x node; ` +
+      `server ${range(withoutCompileCache.serverSeconds, 3)} s, ${withoutCompileCache.serverVsNode.toFixed(1)}x node; ` +
+      `idle RSS server ${range(withoutCompileCache.idleRssMiB.server, 0)} MiB, worker ${range(withoutCompileCache.idleRssMiB.worker, 0)} MiB`,
+  );
   return {
     repetitions: options.repetitions,
     backlog: options.backlog,
@@ -237,6 +285,7 @@ export async function startTime(
     serverSeconds,
     workerVsNode: workerSeconds.median / nodeSeconds.median,
     serverVsNode: serverSeconds.median / nodeSeconds.median,
+    withoutCompileCache,
     idleRssMiB: { server: spread(serverRss), worker: spread(workerRss), ...floors },
   };
 }

@@ -1,12 +1,10 @@
 // The `hammer` command line: parses the command, loads the configuration, runs the command, and
 // turns any failure into one clear line and a non-zero exit.
+// It loads little itself: runtime.ts loads what each command needs when it runs (see runtime.ts).
+import { enableCompileCache, flushCompileCache } from 'node:module';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, loadDotEnv, parseDuration, type Config } from './config.ts';
-import { DatabaseUnreachableError } from './db/pool.ts';
-import { EmbeddedPostgresError } from './db/embedded.ts';
-import { MigrationError } from './db/migrate.ts';
-import { DomainError } from './errors.ts';
-import { createLogger } from './observability/logger.ts';
+import type { Logger } from './observability/logger.ts';
 import { runMigrate, runServer, runStart, runWorker, withApiKeys, type Running } from './runtime.ts';
 import { version } from './version.ts';
 
@@ -34,7 +32,7 @@ Configuration comes from HAMMER_* environment variables and a .env file in the
 working folder (the environment wins); see README.md.
 `;
 
-const commands: Record<string, (config: Config, logger: ReturnType<typeof createLogger>) => Promise<Running | void>> = {
+const commands: Record<string, (config: Config, logger: Logger) => Promise<Running | void>> = {
   start: runStart,
   migrate: runMigrate,
   m: runMigrate,
@@ -47,7 +45,7 @@ const commands: Record<string, (config: Config, logger: ReturnType<typeof create
 const keysUsage = 'usage: hammer keys create --name NAME --scope read|publish|admin [--expires-in 90d] | hammer keys list | hammer keys revoke ID';
 
 /** `hammer keys create|list|revoke` on HAMMER_DATABASE_URL: what the admin REST/gRPC operations do, for the first key. */
-async function keys(argv: string[], config: Config): Promise<number> {
+async function keys(argv: string[], config: Config, createLogger: (level: string) => Logger): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({ args: argv, allowPositionals: true, options: { name: { type: 'string' }, scope: { type: 'string' }, 'expires-in': { type: 'string' } } });
@@ -86,20 +84,29 @@ async function keys(argv: string[], config: Config): Promise<number> {
   });
 }
 
-/** Failures a user can act on get one line; anything else is a bug and keeps its stack. */
-function explain(error: unknown): string {
-  if (error instanceof DomainError) {
+/**
+ * Failures a user can act on get one line; anything else is a bug and keeps its stack. The error
+ * types of the other modules are imported here, on failure only, so that no command loads modules it
+ * does not use just to recognise their errors (the module that threw is loaded already).
+ */
+async function explain(error: unknown): Promise<string> {
+  if (error instanceof ConfigError || (error as NodeJS.ErrnoException)?.code === 'EADDRINUSE') return (error as Error).message;
+  const [errors, pool, embedded, migrate] = await Promise.all([
+    import('./errors.ts').catch(() => undefined),
+    import('./db/pool.ts').catch(() => undefined),
+    import('./db/embedded.ts').catch(() => undefined),
+    import('./db/migrate.ts').catch(() => undefined),
+  ]);
+  if (errors && error instanceof errors.DomainError) {
     const fields = error.violations.map((v) => `${v.field} ${v.description}`).join(', ');
     return fields ? `${error.message}: ${fields}` : error.message;
   }
   if (
-    error instanceof ConfigError ||
-    error instanceof DatabaseUnreachableError ||
-    error instanceof EmbeddedPostgresError ||
-    error instanceof MigrationError ||
-    (error as NodeJS.ErrnoException)?.code === 'EADDRINUSE'
+    (pool && error instanceof pool.DatabaseUnreachableError) ||
+    (embedded && error instanceof embedded.EmbeddedPostgresError) ||
+    (migrate && error instanceof migrate.MigrationError)
   ) {
-    return (error as Error).message;
+    return error.message;
   }
   return error instanceof Error ? (error.stack ?? error.message) : String(error);
 }
@@ -125,14 +132,16 @@ async function main(argv: string[]): Promise<number> {
     loadDotEnv();
     config = loadConfig();
   } catch (error) {
-    console.error(`hammer: ${explain(error)}`);
+    console.error(`hammer: ${await explain(error)}`);
     return 1;
   }
+  // Loaded once the command is known to need it: `--help` and `--version` need no logger.
+  const { createLogger } = await import('./observability/logger.ts');
   if (command === 'keys' || !run) {
     try {
-      return await keys(argv.slice(1), config);
+      return await keys(argv.slice(1), config, createLogger);
     } catch (error) {
-      console.error(`hammer keys: ${explain(error)}`);
+      console.error(`hammer keys: ${await explain(error)}`);
       return 1;
     }
   }
@@ -150,10 +159,13 @@ async function main(argv: string[]): Promise<number> {
     running = await run(config, logger);
   } catch (error) {
     logger.flush();
-    console.error(`hammer ${command}: ${explain(error)}`);
+    console.error(`hammer ${command}: ${await explain(error)}`);
     return 1;
   }
   if (!running) return 0;
+  // Everything this command needs is loaded now: write Node's compile cache (bin/hammer.js turns it
+  // on) at once rather than at exit, so that the next start finds it even if this process is killed.
+  flushCompileCache();
 
   // Runs until SIGINT/SIGTERM: then stop taking work, finish what is in flight, close, exit 0.
   const signal = await signalled;
@@ -174,6 +186,9 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
+// bin/hammer.js turns Node's compile cache on before loading this file; `node src/cli.ts` (npm start,
+// the tests) turns it on here, for every module the command loads from now on.
+enableCompileCache();
 const code = await main(process.argv.slice(2));
 process.exitCode = code;
 if (code !== 0) setTimeout(() => process.exit(code), 1000).unref();

@@ -85,6 +85,8 @@ export interface Config {
   subscriptionDisableAfter: number;
   /** WebHook-Request-Origin of the CloudEvents validation handshake: one DNS name for the whole deployment. */
   webhookOrigin: string;
+  /** Seconds history is kept (HAMMER_RETENTION) where a topic sets no retention; undefined: forever. */
+  retention: number | undefined;
 }
 
 function reader(env: Env) {
@@ -143,6 +145,10 @@ function reader(env: Env) {
       const label = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
       if (value.length > 253 || !value.split('.').every((part) => label.test(part))) fail(name, value, 'a DNS name such as webhooks.example.com');
       return value;
+    },
+    /** A duration as `duration` reads it, or undefined when the variable is unset or empty. */
+    optionalDuration(name: string, min: number, max: number): number | undefined {
+      return raw(name) === undefined ? undefined : this.duration(name, 0, min, max);
     },
     oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
       const value = raw(name);
@@ -215,6 +221,8 @@ export function loadConfig(env: Env = process.env): Config {
     subscriptionDisableAfter: read.duration('HAMMER_SUBSCRIPTION_DISABLE_AFTER', 0, 0, 365 * 86400),
     // The spec's origin names the sending system, not one host: the same for every worker (not os.hostname()).
     webhookOrigin: read.dnsName('HAMMER_WEBHOOK_ORIGIN', 'hammer'),
+    // At least an hour: a bare number is seconds, and `HAMMER_RETENTION=30` must not mean 30 seconds of history.
+    retention: read.optionalDuration('HAMMER_RETENTION', 3600, 36500 * 86400),
   };
   if (config.defaultPaginationLimit > config.maxPaginationLimit) {
     throw new ConfigError(

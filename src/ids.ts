@@ -21,6 +21,17 @@ function bufferedRandom(): () => number {
 
 export const newId: () => string = monotonicFactory(bufferedRandom());
 
+const ulidTime = /^[0-7][0-9A-HJKMNP-TV-Z]{9}/;
+
+/**
+ * A new ULID with the time part of `sibling` when it is a ULID: the deliveries and attempts of a
+ * message carry the message's time, so its whole history lies in one time partition (migrations/0012).
+ */
+export function newIdBeside(sibling: string): string {
+  const id = newId();
+  return ulidTime.test(sibling) ? sibling.slice(0, 10) + id.slice(10) : id;
+}
+
 const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 
 /** A random token of `length` characters from [a-zA-Z0-9], as hammer generates. */

@@ -1,20 +1,18 @@
 // What each command starts, and how it stops: `migrate`, `server` (REST, gRPC), `worker`, and
 // `start` (all of them in one process, on the embedded PostgreSQL unless HAMMER_DATABASE_URL is set).
 // Server and worker processes also serve metrics and health checks, and own their readiness.
+// Each command loads only the modules it needs, with `await import()` where it needs them: a worker
+// never loads the API side (Express, the OpenAPI validator, gRPC, the use cases), a server never loads
+// the delivery engine (src/delivery, undici), and `migrate` and `keys` load neither. The imports
+// at the top are types (erased at run time) and the configuration, which cli.ts has loaded already
+// (with destinations.ts).
 import { ConfigError, deliveryPolicyOf, type Config } from './config.ts';
-import { startEmbeddedPostgres } from './db/embedded.ts';
-import { migrate } from './db/migrate.ts';
-import { createDatabasePool, pingDatabase, type DatabasePool } from './db/pool.ts';
-import { attemptOutcome } from './delivery/failures.ts';
 import { destinationPolicyOf } from './destinations.ts';
-import { startDeliveryWorker } from './delivery/worker.ts';
-import { startHealthServer } from './observability/health.ts';
+import type { DatabasePool } from './db/pool.ts';
 import type { Logger } from './observability/logger.ts';
-import { startMetricsServer } from './observability/metrics-server.ts';
-import { createMetrics, type Metrics } from './observability/metrics.ts';
-import { createReadiness, type Readiness } from './observability/readiness.ts';
-import { createServices, type Services } from './services/index.ts';
-import { readDeliveryGauges } from './store/metrics.ts';
+import type { Metrics } from './observability/metrics.ts';
+import type { Readiness } from './observability/readiness.ts';
+import type { Services } from './services/index.ts';
 
 export interface Running {
   stop(): Promise<void>;
@@ -71,11 +69,23 @@ async function startSideListener(name: string, start: () => Promise<{ port: numb
 
 async function startMetricsListener(config: Listening, metrics: Metrics, logger: Logger): Promise<Running | undefined> {
   if (!config.metricsEnabled) return undefined;
+  const { startMetricsServer } = await import('./observability/metrics-server.ts');
   return startSideListener('metrics', () => startMetricsServer({ host: config.host, port: config.metricsPort, registry: metrics.registry }), logger);
 }
 
 /** Readiness of this process: started, not stopping, and the database answering `select 1` within a second. */
-const readinessOf = (pool: () => DatabasePool) => createReadiness({ ping: () => pingDatabase(pool(), 1000) });
+async function readinessOf(pool: () => DatabasePool): Promise<Readiness> {
+  const [{ createReadiness }, { pingDatabase }] = await Promise.all([import('./observability/readiness.ts'), import('./db/pool.ts')]);
+  return createReadiness({ ping: () => pingDatabase(pool(), 1000) });
+}
+
+/** The metrics of this process; a server's (`readGauges`) also exports the deliveries gauges, read from the database. */
+async function metricsOf(logger: Logger, readGauges?: () => DatabasePool): Promise<Metrics> {
+  const { createMetrics } = await import('./observability/metrics.ts');
+  if (!readGauges) return createMetrics({ logger });
+  const { readDeliveryGauges } = await import('./store/metrics.ts');
+  return createMetrics({ deliveryGauges: (limits, timeoutMs) => readDeliveryGauges(readGauges(), limits, timeoutMs), logger });
+}
 
 /** Every start of an API that needs no key says so, and how to make it need one. */
 function warnOpenApi(config: Config, logger: Logger): void {
@@ -87,13 +97,15 @@ function warnOpenApi(config: Config, logger: Logger): void {
 }
 
 async function startApiListeners(config: Listening, pool: DatabasePool, metrics: Metrics, readiness: Readiness, logger: Logger): Promise<Running[]> {
-  // Loaded here, not at the top: a worker process never needs the API stack (Express, the OpenAPI
-  // validator, gRPC), which would cost it start-up time and memory.
-  const [{ startRestServer }, { startGrpcServer }, { grpcMetricsMiddleware }, { HammerDefinition }] = await Promise.all([
-    import('./rest/server.ts'),
-    import('./grpc/server.ts'),
-    import('./observability/grpc-metrics.ts'),
-    import('./generated/proto/hammer/v1/hammer.ts'),
+  // Loaded here, not at the top: a worker process never needs the API stack (the use cases, Express,
+  // the OpenAPI validator, gRPC), which would cost it start-up time and memory. A transport that is
+  // turned off is not loaded at all.
+  const [{ createServices }, restModule, grpcModules] = await Promise.all([
+    import('./services/index.ts'),
+    config.restApiEnabled ? import('./rest/server.ts') : undefined,
+    config.grpcEnabled
+      ? Promise.all([import('./grpc/server.ts'), import('./observability/grpc-metrics.ts'), import('./generated/proto/hammer/v1/hammer.ts')])
+      : undefined,
   ]);
   const services = createServices({
     pool,
@@ -114,8 +126,8 @@ async function startApiListeners(config: Listening, pool: DatabasePool, metrics:
   });
   if (auth === 'open') warnOpenApi(config, logger);
   const parts: Running[] = [];
-  if (config.restApiEnabled) {
-    const rest = await startRestServer({
+  if (restModule) {
+    const rest = await restModule.startRestServer({
       services,
       logger,
       bodyLimit: config.httpBodyLimit,
@@ -129,7 +141,8 @@ async function startApiListeners(config: Listening, pool: DatabasePool, metrics:
     logger.info({ host: config.host, port: rest.port, auth, ...dashboard }, 'rest-server-started');
     parts.push({ stop: () => rest.close(config.shutdownTimeout * 1000) });
   }
-  if (config.grpcEnabled) {
+  if (grpcModules) {
+    const [{ startGrpcServer }, { grpcMetricsMiddleware }, { HammerDefinition }] = grpcModules;
     const grpc = await startGrpcServer({
       services,
       readiness,
@@ -146,7 +159,9 @@ async function startApiListeners(config: Listening, pool: DatabasePool, metrics:
   return parts;
 }
 
-function startWorker(config: Config, databaseUrl: string, pool: DatabasePool, metrics: Metrics, logger: Logger): Promise<Running> {
+async function startWorker(config: Config, databaseUrl: string, pool: DatabasePool, metrics: Metrics, logger: Logger): Promise<Running> {
+  // Loaded here, not at the top: a server process never needs the delivery engine (undici, the tasks).
+  const [{ startDeliveryWorker }, { attemptOutcome }] = await Promise.all([import('./delivery/worker.ts'), import('./delivery/failures.ts')]);
   return startDeliveryWorker({
     databaseUrl,
     pool,
@@ -161,6 +176,7 @@ function startWorker(config: Config, databaseUrl: string, pool: DatabasePool, me
       destinations: destinationPolicyOf(config),
       validation: { origin: config.webhookOrigin },
       policy: deliveryPolicyOf(config),
+      history: { retention: config.retention, onRemoved: metrics.historyRemoved },
     },
   });
 }
@@ -193,6 +209,7 @@ async function runProcess(config: Listening, readiness: Readiness, logger: Logge
   try {
     await readiness.started();
     if (config.healthCheckEnabled) {
+      const { startHealthServer } = await import('./observability/health.ts');
       health = await startSideListener('health-check', () => startHealthServer({ host: config.host, port: config.healthCheckPort, readiness }), logger);
     }
   } catch (error) {
@@ -210,7 +227,9 @@ async function runProcess(config: Listening, readiness: Readiness, logger: Logge
 
 /** Runs `work` with the API-key use cases on a small pool of its own (`hammer keys ...`), then closes it. */
 export async function withApiKeys<T>(config: Config, logger: Logger, work: (apiKeys: Services['apiKeys']) => Promise<T>): Promise<T> {
-  const pool = await createDatabasePool(requireDatabaseUrl(config, 'keys'), { maxConnections: 2, logger });
+  const databaseUrl = requireDatabaseUrl(config, 'keys');
+  const [{ createDatabasePool }, { createServices }] = await Promise.all([import('./db/pool.ts'), import('./services/index.ts')]);
+  const pool = await createDatabasePool(databaseUrl, { maxConnections: 2, logger });
   try {
     const services = createServices({
       pool,
@@ -225,14 +244,18 @@ export async function withApiKeys<T>(config: Config, logger: Logger, work: (apiK
 }
 
 export async function runMigrate(config: Config, logger: Logger): Promise<void> {
-  await migrate(requireDatabaseUrl(config, 'migrate'), config.migrationsDir, logger);
+  const databaseUrl = requireDatabaseUrl(config, 'migrate');
+  const { migrate } = await import('./db/migrate.ts');
+  await migrate(databaseUrl, config.migrationsDir, logger);
 }
 
 export async function runServer(settings: Config, logger: Logger): Promise<Running> {
   const config = listening(settings, '0.0.0.0');
-  const pool = await createDatabasePool(requireDatabaseUrl(config, 'server'), { maxConnections: config.databaseMaxOpenConns, logger });
-  const metrics = createMetrics({ deliveryGauges: (limits, timeoutMs) => readDeliveryGauges(pool, limits, timeoutMs), logger });
-  const readiness = readinessOf(() => pool);
+  const databaseUrl = requireDatabaseUrl(config, 'server');
+  const { createDatabasePool } = await import('./db/pool.ts');
+  const pool = await createDatabasePool(databaseUrl, { maxConnections: config.databaseMaxOpenConns, logger });
+  const metrics = await metricsOf(logger, () => pool);
+  const readiness = await readinessOf(() => pool);
   return runProcess(config, readiness, logger, [
     async () => poolPart(pool),
     () => startMetricsListener(config, metrics, logger),
@@ -243,10 +266,11 @@ export async function runServer(settings: Config, logger: Logger): Promise<Runni
 export async function runWorker(settings: Config, logger: Logger): Promise<Running> {
   const config = listening(settings, '0.0.0.0');
   const databaseUrl = requireDatabaseUrl(config, 'worker');
+  const { createDatabasePool } = await import('./db/pool.ts');
   const pool = await createDatabasePool(databaseUrl, { maxConnections: config.databaseMaxOpenConns, logger });
   // No database gauges here: the servers export them, once for the whole database.
-  const metrics = createMetrics({ logger });
-  return runProcess(config, readinessOf(() => pool), logger, [
+  const metrics = await metricsOf(logger);
+  return runProcess(config, await readinessOf(() => pool), logger, [
     async () => poolPart(pool),
     () => startMetricsListener(config, metrics, logger),
     () => startWorker(config, databaseUrl, pool, metrics, logger),
@@ -259,10 +283,11 @@ export async function runStart(settings: Config, logger: Logger): Promise<Runnin
   let databaseUrl = config.databaseUrl;
   let pool: DatabasePool;
   let metrics: Metrics;
-  const readiness = readinessOf(() => pool);
+  const readiness = await readinessOf(() => pool);
   return runProcess(config, readiness, logger, [
     async () => {
       if (databaseUrl) return undefined;
+      const { startEmbeddedPostgres } = await import('./db/embedded.ts');
       const postgres = await startEmbeddedPostgres({
         dir: config.embeddedDataDir,
         port: config.embeddedPort,
@@ -275,11 +300,12 @@ export async function runStart(settings: Config, logger: Logger): Promise<Runnin
       return postgres;
     },
     async () => {
+      const [{ migrate }, { createDatabasePool }] = await Promise.all([import('./db/migrate.ts'), import('./db/pool.ts')]);
       await migrate(databaseUrl!, config.migrationsDir, logger);
       pool = await createDatabasePool(databaseUrl!, { maxConnections: config.databaseMaxOpenConns, logger });
       return poolPart(pool);
     },
-    () => startMetricsListener(config, (metrics = createMetrics({ deliveryGauges: (limits, timeoutMs) => readDeliveryGauges(pool, limits, timeoutMs), logger })), logger),
+    async () => startMetricsListener(config, (metrics = await metricsOf(logger, () => pool)), logger),
     () => startWorker(config, databaseUrl!, pool, metrics, logger),
     () => startApiListeners(config, pool, metrics, readiness, logger),
   ]);

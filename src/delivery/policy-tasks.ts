@@ -3,7 +3,8 @@
 // active again, or its breaker closed), starting a circuit breaker's probe and the CloudEvents
 // validation handshake of a subscription's url, each queued in SQL by the statement that made it due;
 // and the recurring maintenance, run by graphile-worker's cron once per cluster: the sweep of
-// deliveries left parked, and the expiry of idempotency keys.
+// deliveries left parked, the expiry of idempotency keys, and the history's partitions and retention
+// (history-tasks.ts).
 import type { JobHelpers, Task } from 'graphile-worker';
 import type { DatabasePool } from '../db/pool.ts';
 import { queueUnpark, startProbe, strandedSubscriptions, unparkDeliveries } from '../store/delivery-policy.ts';
@@ -12,6 +13,7 @@ import { breakerProbeTask, unparkTask, validateTask, type SubscriptionJobPayload
 import { markValidated, pendingValidation, recordValidationFailure } from '../store/validation.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { PolicySettings } from './task.ts';
+import { historyTasks, maintainHistoryTask, type HistoryTaskSettings } from './history-tasks.ts';
 import { receiverOf, refusedReason, runHandshake, unansweredReason, type HandshakeSettings } from './validation-handshake.ts';
 
 /** The cron task that deletes expired idempotency keys. */
@@ -24,6 +26,8 @@ export const unparkStrandedTask = 'hammer_unpark_stranded';
 export const cronSchedule = [
   { task: expireIdempotencyKeysTask, match: '*/10 * * * *' },
   { task: unparkStrandedTask, match: '* * * * *' },
+  // Hourly; a worker that starts after the last hour's run was missed (the cluster was down) runs it at once.
+  { task: maintainHistoryTask, match: '17 * * * *', options: { backfillPeriod: 3_600_000, maxAttempts: 3 } },
 ] as const;
 
 const subscriptionOf = (payload: unknown) => (payload as Partial<SubscriptionJobPayload> | null)?.subscription_id;
@@ -33,8 +37,10 @@ export function policyTasks(
   policy: Pick<PolicySettings, 'defaultMaxInFlight'>,
   logger: Logger,
   handshake: HandshakeSettings,
+  history: HistoryTaskSettings = {},
 ): Record<string, Task> {
   return {
+    ...historyTasks(pool, history, logger),
     // Up to the subscription's in-flight cap go now; each attempt that ends pulls the next one.
     [unparkTask]: async (payload) => {
       const id = subscriptionOf(payload);

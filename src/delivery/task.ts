@@ -5,7 +5,7 @@
 // through small batches (batcher.ts).
 import type { Task } from 'graphile-worker';
 import type { DatabasePool } from '../db/pool.ts';
-import { newId } from '../ids.ts';
+import { newIdBeside } from '../ids.ts';
 import { getDeliveries, recordAttempts, type AttemptRecord, type EngineDeliveryRow } from '../store/deliveries.ts';
 import { deferToRateSlot, disableSubscription, parkDeliveries, reserveRateSlot, unparkDeliveries } from '../store/delivery-policy.ts';
 import type { DeliverPayload } from '../store/jobs.ts';
@@ -149,7 +149,8 @@ export function deliverTask({ pool, sender, logger, onAttempt, batch = { maxSize
     }
     // The failure kind is for the metrics, retry_after for the retry's time; the attempt is stored without them.
     const { failure: _failure, retry_after: retryAfter, ...stored } = result;
-    const attemptId = resend ? payload.resend : newId();
+    // With the message's time, so the attempt lies in its message's partition (migrations/0012).
+    const attemptId = resend ? payload.resend : newIdBeside(delivery.id);
     const retryDelay = nextAttemptDelay({
       policy: delivery.retry_policy,
       baseDelay: delivery.delivery_attempt_delay,
@@ -157,7 +158,7 @@ export function deliverTask({ pool, sender, logger, onAttempt, batch = { maxSize
       retryAfter,
       retryAfterMax: policy.retryAfterMax,
     });
-    const recorded = await record({ delivery_id: delivery.id, attempt: delivery.delivery_attempts + 1, outcome: { id: attemptId, ...stored }, resend, retry_delay: retryDelay });
+    const recorded = await record({ delivery_id: delivery.id, attempt: delivery.delivery_attempts + 1, outcome: { id: attemptId, ...stored }, resend, retry_delay: retryDelay, data: delivery.data });
 
     if (delivery.has_parked || parkedHere.has(subscriptionId)) {
       parkedHere.delete(subscriptionId);

@@ -13,6 +13,7 @@ import { version } from '../version.ts';
 import { startHeartbeat } from './heartbeats.ts';
 import { createSender, type AttemptResult } from './send.ts';
 import { cronSchedule, policyTasks } from './policy-tasks.ts';
+import type { HistoryTaskSettings } from './history-tasks.ts';
 import { defaultPolicySettings, deliverTask, type PolicySettings } from './task.ts';
 import { defaultWebhookOrigin } from './validation-handshake.ts';
 
@@ -33,6 +34,8 @@ export interface WorkerSettings {
   workerCountIntervalMs?: number;
   /** The CloudEvents validation handshake: the origin hammer asks as (default `hammer`), its deadline in ms (default 10 s). */
   validation?: { origin?: string; timeoutMs?: number };
+  /** The history maintenance task: HAMMER_RETENTION (default: keep everything) and its metrics. */
+  history?: HistoryTaskSettings;
 }
 
 export interface DeliveryWorker {
@@ -101,7 +104,7 @@ export async function startDeliveryWorker(options: {
         timeoutMs: settings.validation?.timeoutMs,
         destinations: settings.destinations,
         userAgent: `hammer/${version}`,
-      }),
+      }, settings.history),
     },
     preset: workerPreset(settings),
   });

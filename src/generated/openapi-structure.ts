@@ -455,6 +455,20 @@ export const operations: Record<OperationId, StructuralOperation> = {
       "default": {"$ref":"#/components/responses/Error"},
     },
   },
+  expungeMessageContent: {
+    "operationId": "expungeMessageContent",
+    "x-hammer-invalid-message": "invalid_message",
+    "parameters": [{"name":"id","in":"path","required":true,"schema":{}}],
+    "responses": {
+      "200": {
+        "description": "The message, expunged.",
+        "content": {"application/json":{"schema":{"$ref":"#/components/schemas/Message"}}},
+      },
+      "400": {"$ref":"#/components/responses/InvalidArgument"},
+      "404": {"$ref":"#/components/responses/NotFound"},
+      "default": {"$ref":"#/components/responses/Error"},
+    },
+  },
   listDeliveries: {
     "operationId": "listDeliveries",
     "x-hammer-invalid-message": "invalid_list_parameters",
@@ -688,6 +702,7 @@ export const openApiStructure = {
     '/v1/topics/{id}/messages': { post: operations.publishMessages },
     '/v1/messages': { get: operations.listMessages, post: operations.createMessage },
     '/v1/messages/{id}': { get: operations.getMessage, delete: operations.deleteMessage },
+    '/v1/messages/{id}/content': { delete: operations.expungeMessageContent },
     '/v1/deliveries': { get: operations.listDeliveries },
     '/v1/deliveries/{id}': { get: operations.getDelivery },
     '/v1/deliveries/{id}/resend': { post: operations.resendDelivery },
@@ -970,10 +985,14 @@ export const openApiStructure = {
           "content_type": {"type":"string","description":"Media type of data, sent as the event's datacontenttype."},
           "data": {
             "type": "string",
-            "description": "The payload, base64-encoded (standard alphabet, padded).",
+            "description": "The payload, base64-encoded (standard alphabet, padded); empty once the content was expunged.",
             "contentEncoding": "base64",
           },
           "created_at": {"$ref":"#/components/schemas/Timestamp"},
+          "expunged_at": {
+            "$ref": "#/components/schemas/Timestamp",
+            "description": "When the message's content was expunged (DELETE /v1/messages/{id}/content); absent if it was not.",
+          },
         },
       },
       "PublishMessagesResponse": {
@@ -1124,12 +1143,16 @@ export const openApiStructure = {
       "Topic": {
         "type": "object",
         "description": "A named resource to which messages are published.",
-        "required": ["id","name","created_at","updated_at"],
+        "required": ["id","name","created_at","updated_at","retention"],
         "properties": {
           "id": {"$ref":"#/components/schemas/Id"},
           "name": {"type":"string","description":"Human-readable name."},
           "created_at": {"$ref":"#/components/schemas/Timestamp"},
           "updated_at": {"$ref":"#/components/schemas/Timestamp"},
+          "retention": {
+            "type": "integer",
+            "description": "Seconds the topic's messages are kept with their deliveries and attempts; 0 means HAMMER_RETENTION (unset, forever).",
+          },
         },
       },
       "Validation": {

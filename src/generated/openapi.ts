@@ -43,7 +43,8 @@ export interface paths {
         head?: never;
         /**
          * Update the topic
-         * @description Renames the topic. The id in the path selects it; an id in the body is ignored.
+         * @description Renames the topic, and changes its retention when `retention` is given. The id in the path
+         *     selects it; an id in the body is ignored.
          */
         patch: operations["updateTopic"];
         trace?: never;
@@ -252,6 +253,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/messages/{id}/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id of the resource. */
+                id: components["parameters"]["id"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Expunge the message's content
+         * @description Erases the message's payload for good (a "please delete my data" request): its `data` reads as
+         *     empty from now on, and so does the payload in the request dumps of its attempts. The message,
+         *     its deliveries and their attempts stay, with their metadata and statuses; `expunged_at` says
+         *     when. Deliveries still pending for it are failed, each with an attempt whose error says why.
+         *     Expunging again changes nothing and answers the message as it is.
+         */
+        delete: operations["expungeMessageContent"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/deliveries": {
         parameters: {
             query?: never;
@@ -450,18 +478,30 @@ export interface components {
             name: string;
             created_at: components["schemas"]["Timestamp"];
             updated_at: components["schemas"]["Timestamp"];
+            /** @description Seconds the topic's messages are kept with their deliveries and attempts; 0 means HAMMER_RETENTION (unset, forever). */
+            retention: number;
         };
         /** @description The fields of a new topic; other fields are ignored. */
         TopicCreate: {
             id: components["schemas"]["Id"];
             /** @description Human-readable name. */
             name: components["schemas"]["Text"];
+            retention?: components["schemas"]["Retention"];
         };
-        /** @description The new name of the topic; other fields are ignored. */
+        /** @description The new name of the topic, and its retention when given; other fields are ignored. */
         TopicUpdate: {
             /** @description Human-readable name. */
             name: components["schemas"]["Text"];
+            retention?: components["schemas"]["Retention"];
         };
+        /**
+         * @description Seconds the topic's messages are kept, with their deliveries and delivery attempts, after they were
+         *     published; a message with a pending delivery is kept until that delivery ends. 0 or absent on create:
+         *     HAMMER_RETENTION (unset: forever); absent on update keeps it, 0 returns to HAMMER_RETENTION. A
+         *     positive value replaces HAMMER_RETENTION for this topic, shorter or longer; the maximum, 3153600000
+         *     (100 years), keeps the topic's history as good as forever.
+         */
+        Retention: number;
         CreateTopicRequest: {
             topic: components["schemas"]["TopicCreate"];
         };
@@ -746,9 +786,11 @@ export interface components {
             topic_id: components["schemas"]["Id"];
             /** @description Media type of data, sent as the event's datacontenttype. */
             content_type: string;
-            /** @description The payload, base64-encoded (standard alphabet, padded). */
+            /** @description The payload, base64-encoded (standard alphabet, padded); empty once the content was expunged. */
             data: string;
             created_at: components["schemas"]["Timestamp"];
+            /** @description When the message's content was expunged (DELETE /v1/messages/{id}/content); absent if it was not. */
+            expunged_at?: components["schemas"]["Timestamp"];
         };
         /** @description The fields of a new message; other fields (an id included) are ignored. */
         MessageCreate: {
@@ -1155,7 +1197,8 @@ export interface operations {
                      *       "id": "topic",
                      *       "name": "Topic",
                      *       "created_at": "2021-03-18T11:08:49.678Z",
-                     *       "updated_at": "2021-03-18T11:08:49.678Z"
+                     *       "updated_at": "2021-03-18T11:08:49.678Z",
+                     *       "retention": 0
                      *     }
                      */
                     "application/json": components["schemas"]["Topic"];
@@ -1226,7 +1269,8 @@ export interface operations {
                 /**
                  * @example {
                  *       "topic": {
-                 *         "name": "New name"
+                 *         "name": "New name",
+                 *         "retention": 604800
                  *       }
                  *     }
                  */
@@ -1744,6 +1788,32 @@ export interface operations {
         requestBody?: never;
         responses: {
             200: components["responses"]["Deleted"];
+            400: components["responses"]["InvalidArgument"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    expungeMessageContent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id of the resource. */
+                id: components["parameters"]["id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The message, expunged. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
             400: components["responses"]["InvalidArgument"];
             404: components["responses"]["NotFound"];
             default: components["responses"]["Error"];

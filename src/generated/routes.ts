@@ -28,6 +28,7 @@ export const routes = {
   createMessage: { method: 'post', path: '/v1/messages', expressPath: '/v1/messages', scope: 'publish' },
   getMessage: { method: 'get', path: '/v1/messages/{id}', expressPath: '/v1/messages/:id', scope: 'read' },
   deleteMessage: { method: 'delete', path: '/v1/messages/{id}', expressPath: '/v1/messages/:id', scope: 'admin' },
+  expungeMessageContent: { method: 'delete', path: '/v1/messages/{id}/content', expressPath: '/v1/messages/:id/content', scope: 'admin' },
   listDeliveries: { method: 'get', path: '/v1/deliveries', expressPath: '/v1/deliveries', scope: 'read' },
   getDelivery: { method: 'get', path: '/v1/deliveries/{id}', expressPath: '/v1/deliveries/:id', scope: 'read' },
   resendDelivery: { method: 'post', path: '/v1/deliveries/{id}/resend', expressPath: '/v1/deliveries/:id/resend', scope: 'admin' },

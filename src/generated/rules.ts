@@ -63,6 +63,7 @@ export const rules = {
   TopicCreate: {
     id: { type: 'string', required: true, minLength: 1, maxLength: 255, pattern: /^[\w.+-]+$/u },
     name: { type: 'string', required: true, minLength: 1, maxLength: 255, pattern: /^[^\x00]*$/u, patternMessage: 'must not contain the NUL character' },
+    retention: { type: 'integer', minimum: 0, maximum: 3153600000 },
   },
   /** The path parameter id (components.schemas.Id) */
   Id: {
@@ -71,6 +72,7 @@ export const rules = {
   /** components.schemas.TopicUpdate */
   TopicUpdate: {
     name: { type: 'string', required: true, minLength: 1, maxLength: 255, pattern: /^[^\x00]*$/u, patternMessage: 'must not contain the NUL character' },
+    retention: { type: 'integer', minimum: 0, maximum: 3153600000 },
   },
   /** The query parameters of listSubscriptions */
   listSubscriptions: {

@@ -42,7 +42,8 @@ export function hammerHandlers(services: Services): HammerServiceImplementation 
   const { topics, subscriptions, messages, deliveries, deliveryAttempts, apiKeys } = services;
   return {
     createTopic: ({ topic }) => topics.create(withoutZeroValues(topic)),
-    updateTopic: ({ topic }) => topics.update(topic?.id ?? '', withoutZeroValues(topic)),
+    // retention is proto3 optional: 0 given returns it to HAMMER_RETENTION, not set keeps it.
+    updateTopic: ({ topic }) => topics.update(topic?.id ?? '', { ...withoutZeroValues(topic), retention: topic?.retention }),
     getTopic: ({ id }) => topics.get(id),
     listTopics: (request) => topics.list(withoutZeroValues(request)),
     deleteTopic: async ({ id }) => (await topics.delete(id), {}),
@@ -73,6 +74,7 @@ export function hammerHandlers(services: Services): HammerServiceImplementation 
     getMessage: ({ id }) => messages.get(id),
     listMessages: (request) => messages.list(withoutZeroValues(request)),
     deleteMessage: async ({ id }) => (await messages.delete(id), {}),
+    expungeMessageContent: ({ id }) => messages.expungeContent(id),
     publishMessages: ({ id, messages: batch }, context) =>
       messages.publishBatch(id, { messages: batch.map((item) => withoutZeroValues(item)) }, { idempotencyKey: context.metadata.get('idempotency-key') }),
 

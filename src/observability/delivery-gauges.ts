@@ -1,5 +1,5 @@
-// `hammer_deliveries{status}`, `hammer_delivery_oldest_pending_age_seconds` and
-// `hammer_subscriptions{status, circuit_breaker}`, read from the database
+// `hammer_deliveries{status}`, `hammer_delivery_oldest_pending_age_seconds`,
+// `hammer_message_oldest_age_seconds` and `hammer_subscriptions{status, circuit_breaker}`, read from the database
 // when scraped (through a reader the caller gives: the store's), with the last values kept when a read
 // fails or runs late.
 import { abortable } from 'abort-controller-x';
@@ -25,6 +25,8 @@ export interface DeliveryGauges {
   oldestPendingAgeSeconds: number;
   /** Subscriptions by status and circuit breaker state (the combinations that exist). */
   subscriptions: { status: string; circuit_breaker: string; count: number }[];
+  /** Seconds since the oldest message kept was created (retention bounds it); 0 when there is none. */
+  oldestMessageAgeSeconds?: number;
 }
 
 const subscriptionStatuses = ['active', 'paused', 'disabled'] as const;
@@ -116,6 +118,15 @@ export function registerDeliveryGauges(registry: Registry, readGauges: ReadDeliv
       if (!last) return;
       for (const status of subscriptionStatuses) for (const circuit_breaker of breakerStates) this.set({ status, circuit_breaker }, 0);
       for (const { status, circuit_breaker, count } of last.subscriptions) this.set({ status, circuit_breaker }, count);
+    },
+  });
+  new Gauge({
+    name: 'hammer_message_oldest_age_seconds',
+    help: 'Seconds since the oldest message kept was created (HAMMER_RETENTION and topic retention bound it); 0 when there is none.',
+    registers: [registry],
+    async collect() {
+      await refresh();
+      if (last?.oldestMessageAgeSeconds !== undefined) this.set(last.oldestMessageAgeSeconds);
     },
   });
   new Gauge({

@@ -1,5 +1,5 @@
 // Prometheus metrics: the process and Node defaults, REST requests, published messages, delivery
-// attempts, and the deliveries gauges (delivery-gauges.ts). hammer itself exports only the gRPC
+// attempts, expired history removed, and the deliveries gauges (delivery-gauges.ts). hammer itself exports only the gRPC
 // counters (see grpc-metrics.ts).
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import { registerDeliveryGauges, type DeliveryGaugeLimits, type ReadDeliveryGauges } from './delivery-gauges.ts';
@@ -45,7 +45,13 @@ export interface Metrics {
   messagePublished(topicId: string): void;
   /** One recorded delivery attempt, and how long its webhook request took. */
   attemptMade(outcome: AttemptOutcome, seconds: number): void;
+  /** Rows and bytes of expired history the maintenance task removed from `table`. */
+  historyRemoved(table: HistoryTable, rows: number, bytes: number): void;
 }
+
+/** The tables whose expired rows the history maintenance removes (the `table` label). */
+const historyTables = ['messages', 'deliveries', 'delivery_attempts'] as const;
+export type HistoryTable = (typeof historyTables)[number];
 
 /** Buckets for webhook calls: from a local receiver's milliseconds to a minute-long timeout. */
 const attemptBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -91,6 +97,23 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     attempts.inc({ outcome }, 0);
     attemptDuration.zero({ outcome });
   }
+  // Counted by the worker that ran the maintenance task (once per cluster): sum them across workers.
+  const historyRows = new Counter({
+    name: 'hammer_history_removed_rows_total',
+    help: 'Rows of expired history removed (HAMMER_RETENTION, topic retention), by table: whole partitions dropped and rows deleted.',
+    labelNames: ['table'] as const,
+    registers,
+  });
+  const historyBytes = new Counter({
+    name: 'hammer_history_removed_bytes_total',
+    help: 'Bytes of expired history removed, by table: a dropped partition counts its size with indexes, a deleted row its own size.',
+    labelNames: ['table'] as const,
+    registers,
+  });
+  for (const table of historyTables) {
+    historyRows.inc({ table }, 0);
+    historyBytes.inc({ table }, 0);
+  }
 
   if (options.deliveryGauges) {
     registerDeliveryGauges(registry, options.deliveryGauges, {
@@ -113,6 +136,10 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     attemptMade(outcome, seconds) {
       attempts.inc({ outcome });
       attemptDuration.observe({ outcome }, seconds);
+    },
+    historyRemoved(table, rows, bytes) {
+      historyRows.inc({ table }, rows);
+      historyBytes.inc({ table }, bytes);
     },
   };
 }

@@ -42,6 +42,7 @@ export function operationHandlers(services: Services): OperationHandlers {
     getMessage: ({ path }) => messages.get(path.id),
     listMessages: ({ query }) => messages.list(query),
     deleteMessage: async ({ path }) => (await messages.delete(path.id), deleted),
+    expungeMessageContent: ({ path }) => messages.expungeContent(path.id),
     publishMessages: ({ path, body, header }) => messages.publishBatch(path.id, body, { idempotencyKey: header['Idempotency-Key'] }),
 
     getDelivery: ({ path }) => deliveries.get(path.id),

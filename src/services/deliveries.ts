@@ -3,7 +3,7 @@ import type { components } from '../generated/openapi.ts';
 import { rules } from '../generated/rules.ts';
 import * as deliveries from '../store/deliveries.ts';
 import * as attempts from '../store/delivery-attempts.ts';
-import { newId } from '../ids.ts';
+import { newIdBeside } from '../ids.ts';
 import { listQuery, type ListInput } from './lists.ts';
 import type { ServiceContext } from './context.ts';
 import { resource } from './resource.ts';
@@ -20,7 +20,7 @@ export function deliveryService({ pool, pagination }: ServiceContext) {
       return { deliveries: [...(await deliveries.listDeliveries(pool, listQuery(input, pagination, rules.listDeliveries)))] };
     },
     /** Queues one more attempt now, outside the retry budget; the delivery as it is when queued. */
-    resend: (id: string): Promise<Schemas['Delivery']> => delivery.get(id, (id) => deliveries.queueResend(pool, id, newId())),
+    resend: (id: string): Promise<Schemas['Delivery']> => delivery.get(id, (id) => deliveries.queueResend(pool, id, newIdBeside(id))),
   };
 }
 

@@ -184,5 +184,7 @@ export function messageService({
       return { messages: [...(await store.listMessages(pool, listQuery(input, pagination, rules.listMessages)))] };
     },
     delete: (id: string): Promise<void> => message.delete(id, (id) => store.deleteMessage(pool, id)),
+    /** Erases the message's payload (and its copies in attempt dumps); its pending deliveries fail. */
+    expungeContent: (id: string): Promise<Schemas['Message']> => message.get(id, (id) => store.expungeMessageContent(pool, id)),
   };
 }

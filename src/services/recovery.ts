@@ -4,7 +4,6 @@
 import { invalid } from '../errors.ts';
 import type { components } from '../generated/openapi.ts';
 import { rules } from '../generated/rules.ts';
-import { newId } from '../ids.ts';
 import { getSubscription } from '../store/subscriptions.ts';
 import { nextCursor, recoverFailedDeliveries, replayMessages, type BatchResult, type Cursor } from '../store/recovery.ts';
 import type { ServiceContext } from './context.ts';
@@ -60,7 +59,7 @@ export function recoveryService({ pool }: ServiceContext, batchSize = recoveryBa
       // Messages published from now on get their delivery from publishing.
       const until = new Date().toISOString();
       const replayed = await walk(since.toISOString(), batchSize, (after) =>
-        replayMessages(pool, id, after, until, batchSize, newId().slice(0, 10)),
+        replayMessages(pool, id, after, until, batchSize),
       );
       return { replayed };
     },

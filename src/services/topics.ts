@@ -1,4 +1,4 @@
-// Topics: create, rename, get, list, delete.
+// Topics: create, rename (and change the retention), get, list, delete.
 import type { components } from '../generated/openapi.ts';
 import { rules } from '../generated/rules.ts';
 import { failedPrecondition } from '../errors.ts';
@@ -17,12 +17,13 @@ export function topicService({ pool, pagination }: ServiceContext) {
 
   return {
     async create(input: Unchecked<Schemas['TopicCreate']>): Promise<Schemas['Topic']> {
-      const { id, name } = validate<Schemas['TopicCreate']>('invalid_topic', rules.TopicCreate, input);
-      return store.insertTopic(pool, { id, name });
+      const { id, name, retention } = validate<Schemas['TopicCreate']>('invalid_topic', rules.TopicCreate, input);
+      return store.insertTopic(pool, { id, name, retention });
     },
     async update(id: string, input: Unchecked<Schemas['TopicUpdate']>): Promise<Schemas['Topic']> {
-      const { name } = validate<Schemas['TopicUpdate'] & { id: string }>('invalid_topic', { ...rules.Id, ...rules.TopicUpdate }, { ...input, id });
-      return topic.found(await store.updateTopic(pool, id, { name }));
+      // An absent retention keeps the topic's; 0 returns it to HAMMER_RETENTION.
+      const { name, retention } = validate<Schemas['TopicUpdate'] & { id: string }>('invalid_topic', { ...rules.Id, ...rules.TopicUpdate }, { ...input, id });
+      return topic.found(await store.updateTopic(pool, id, { name, retention }));
     },
     get: (id: string): Promise<Schemas['Topic']> => topic.get(id, (id) => store.getTopic(pool, id)),
     async list(input: ListInput): Promise<Schemas['ListTopicsResponse']> {

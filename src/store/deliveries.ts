@@ -1,14 +1,19 @@
 // The deliveries table: reads for the API, and the delivery engine's two statements (load a delivery
 // for an attempt; record the attempt's outcome).
-import { sql } from 'slonik';
+import { sql, type IdentifierSqlToken } from 'slonik';
 import { z } from 'zod';
 import type { DeliveryAttemptRow } from './rows.ts';
 import { deliveryRow, subscriptionRow } from './rows.ts';
 import { deliverJobSpec, resendJobSpec } from './jobs.ts';
 import { publishCtes } from './messages.ts';
+import { storedRequest } from './request-dumps.ts';
 import { isoTime, tableQueries, type Db } from './table.ts';
 
-const deliveries = tableQueries('deliveries', deliveryRow);
+/** A delivery's data is its message's: deliveries do not copy it (migrations/0012). */
+export const deliveryData = (delivery: IdentifierSqlToken) =>
+  sql.fragment`coalesce((select m.data from messages m where m.id = ${delivery}.message_id), '')`;
+
+const deliveries = tableQueries('deliveries', deliveryRow, { data: deliveryData(sql.identifier(['deliveries'])) });
 
 /**
  * A delivery as the engine attempts it: the row, plus what it takes from its subscription at attempt
@@ -38,7 +43,7 @@ export const engineDeliveryRow = deliveryRow.extend({
 export type EngineDeliveryRow = z.infer<typeof engineDeliveryRow>;
 
 const engineColumns = sql.join(
-  Object.keys(deliveryRow.shape).map((column) => sql.identifier(['d', column])),
+  Object.keys(deliveryRow.shape).map((column) => sql.identifier([column === 'data' ? 'm' : 'd', column])),
   sql.fragment`, `,
 );
 
@@ -59,6 +64,8 @@ export interface AttemptRecord {
   resend?: boolean;
   /** Seconds until the next attempt, should this one fail with retries left (the retry policy's wait); absent: delivery_attempt_delay. */
   retry_delay?: number;
+  /** The message's data (base64): the stored request dump leaves it out and reads it from the message (request-dumps.ts). */
+  data?: string;
 }
 
 const recorded = z.object({
@@ -77,7 +84,7 @@ const deadLetterDelivery = sql.fragment`json_build_object(${sql.join(
   Object.keys(deliveryRow.shape)
     .filter((column) => column !== 'secret_token')
     .map((column) => {
-      const value = sql.fragment`${sql.identifier(['d', column])}`;
+      const value = column === 'data' ? deliveryData(sql.identifier(['d'])) : sql.fragment`${sql.identifier(['d', column])}`;
       return sql.fragment`${sql.literalValue(column)}, ${timeColumns.has(column) ? isoTime(value) : value}`;
     }),
   sql.fragment`, `,
@@ -101,7 +108,7 @@ export function getDeliveriesSql(ids: readonly string[]) {
       s.content_mode, s.signature_schemes,
       array_remove(array[s.signing_key, case when s.previous_secret_expires_at > now() then s.previous_signing_key end], null) as signing_keys,
       s.headers, s.validation
-    from deliveries d join subscriptions s on s.id = d.subscription_id
+    from deliveries d join subscriptions s on s.id = d.subscription_id join messages m on m.id = d.message_id
     where d.id = any(${sql.array(ids, 'text')})`;
 }
 
@@ -121,27 +128,32 @@ export function recordAttempts(db: Db, records: readonly AttemptRecord[]) {
 }
 
 export function recordAttemptsSql(records: readonly AttemptRecord[]) {
-  const rows = records.map(({ delivery_id, attempt, outcome: o, resend = false, retry_delay }) => [
+  const rows = records.map(({ delivery_id, attempt, outcome: o, resend = false, retry_delay, data = '' }) => {
+    const request = storedRequest(o.request, data);
+    return [
     delivery_id,
     resend,
     attempt - 1,
     retry_delay ?? null,
     o.id,
-    o.request,
+    request.request,
+    request.request_tail,
+    request.request_payload,
     o.response,
     o.response_status_code,
     o.execution_duration,
     o.success,
     o.error,
-  ]);
+  ];
+  });
   // The deliveries are found by `id = any(ids)`, not only through the join with the unnested
   // outcomes: a prepared statement may run a generic plan, which cannot see how many rows unnest
   // gives and guesses 100, and with that guess it may scan the whole deliveries table; `= any` keeps
   // a primary-key lookup in every plan (EXPLAIN (GENERIC_PLAN)).
   return sql.prepared('hammer_record_attempts', recorded)`
     with outcome as (
-      select * from ${sql.unnest(rows, ['text', 'bool', 'int4', 'float8', 'text', 'text', 'text', 'int4', 'int4', 'bool', 'text'])}
-        as o (delivery_id, resend, attempts_before, retry_delay, id, request, response, response_status_code, execution_duration, success, error)
+      select * from ${sql.unnest(rows, ['text', 'bool', 'int4', 'float8', 'text', 'text', 'text', 'text', 'text', 'int4', 'int4', 'bool', 'text'])}
+        as o (delivery_id, resend, attempts_before, retry_delay, id, request, request_tail, request_payload, response, response_status_code, execution_duration, success, error)
     ),
     delivery as (
       update deliveries d set
@@ -166,8 +178,8 @@ export function recordAttemptsSql(records: readonly AttemptRecord[]) {
         case when d.status = 'failed' and not o.resend then ${deadLetterDelivery} end as dead_letter
     ),
     attempt as (
-      insert into delivery_attempts (id, delivery_id, request, response, response_status_code, execution_duration, success, error)
-      select o.id, o.delivery_id, o.request, o.response, o.response_status_code, o.execution_duration, o.success, o.error
+      insert into delivery_attempts (id, delivery_id, request, request_tail, request_payload, response, response_status_code, execution_duration, success, error)
+      select o.id, o.delivery_id, o.request, o.request_tail, o.request_payload, o.response, o.response_status_code, o.execution_duration, o.success, o.error
       from outcome o join delivery on delivery.id = o.delivery_id
       returning id, delivery_id, response_status_code, error, created_at
     ),

@@ -38,7 +38,7 @@ export async function publishMessage(db: Db, message: NewMessage) {
 // SQL) and the dead letters; PostgreSQL plans its statements once per connection.
 export function publishMessageSql(message: NewMessage) {
   return sql.prepared('hammer_publish_message', published)`
-      select p.id, p.topic_id, p.content_type, p.data, p.created_at, p.delivery_ids
+      select p.id, p.topic_id, p.content_type, p.data, p.created_at, null::text as expunged_at, p.delivery_ids
       from hammer_publish_messages(${message.topic_id}::text, array[${message.id}::text], array[${message.content_type}::text], array[${message.data}::text]) as p`;
 }
 
@@ -52,7 +52,7 @@ export function publishMessageSql(message: NewMessage) {
 export async function publishMessageGroup(db: Db, topicId: string, batch: readonly Omit<NewMessage, 'topic_id'>[]) {
   const rows = await mapViolations('message', () =>
     db.any(sql.prepared('hammer_publish_message_group', published)`
-      select p.id, p.topic_id, p.content_type, p.data, p.created_at, p.delivery_ids
+      select p.id, p.topic_id, p.content_type, p.data, p.created_at, null::text as expunged_at, p.delivery_ids
       from hammer_publish_messages(${topicId}::text, ${sql.array(batch.map((m) => m.id), 'text')},
         ${sql.array(batch.map((m) => m.content_type), 'text')}, ${sql.array(batch.map((m) => m.data), 'text')}) as p`),
   );
@@ -86,7 +86,7 @@ export function publishCtes(rows: FragmentSqlToken) {
           lateral hammer_publish_messages(i.topic_id, i.ids, i.content_types, i.data) as p
       ),
       new_message as (
-        select ${messages.columns} from new_published
+        select id, topic_id, content_type, data, created_at from new_published
       ),
       new_delivery as (
         select unnest(delivery_ids) as id from new_published
@@ -105,9 +105,47 @@ export async function publishMessages(db: Db, topicId: string, batch: readonly O
   const ids = sql.array(batch.map((m) => m.id), 'text');
   return mapViolations('message', () =>
     db.any(sql.type(messageRow)`
-      select p.id, p.topic_id, p.content_type, p.data, p.created_at
+      select p.id, p.topic_id, p.content_type, p.data, p.created_at, null::text as expunged_at
       from hammer_publish_messages(${topicId}::text, ${ids}, ${sql.array(batch.map((m) => m.content_type), 'text')},
         ${sql.array(batch.map((m) => m.data), 'text')}) as p
       order by array_position(${ids}, p.id)`),
   );
+}
+
+/** The error of the attempt recorded for a pending delivery whose message's content was expunged. */
+export const expungedError = 'not delivered: the message content was expunged';
+
+/**
+ * Erases the message's data, and the payload from the request dumps of its attempts (each keeps its
+ * request line and headers, then says the content was expunged), in one statement. Its pending
+ * deliveries are failed, each with an attempt (none made) that says why. Null when there is no such
+ * message. A message's deliveries and attempts have ids no older than its own (migrations/0012),
+ * which keeps older partitions out of the search.
+ */
+export function expungeMessageContent(db: Db, id: string) {
+  return db.maybeOne(sql.type(messageRow)`
+    with message as (
+      update messages set data = '', expunged_at = coalesce(expunged_at, now()) where id = ${id}
+      returning ${messages.columns}
+    ),
+    delivery as (
+      select d.id, d.status from deliveries d, message m where d.message_id = m.id and d.id >= substr(m.id, 1, 10)
+    ),
+    failed as (
+      update deliveries d set status = 'failed', parked = false, updated_at = now()
+      from delivery where d.id = delivery.id and d.status = 'pending'
+      returning d.id
+    ),
+    failed_attempt as (
+      insert into delivery_attempts (id, delivery_id, request, response, response_status_code, execution_duration, success, error)
+      select substr(failed.id, 1, 10) || hammer_ulid_random(uuid_send(gen_random_uuid()), 0), failed.id, '', '', 0, 0, false, ${expungedError}
+      from failed
+    ),
+    dump as (
+      update delivery_attempts a set
+        request = case when a.request = '' then '' else split_part(a.request, E'\r\n\r\n', 1) || E'\r\n\r\n[hammer: message content expunged]' end,
+        request_tail = '', request_payload = null
+      from delivery, message m where a.delivery_id = delivery.id and a.id >= substr(m.id, 1, 10)
+    )
+    select * from message`);
 }

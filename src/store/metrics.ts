@@ -15,6 +15,7 @@ const cappedCounts = z.object({
   completed: z.number(),
   failed: z.number(),
   oldest_pending_age_seconds: z.number().nullable(),
+  oldest_message_age_seconds: z.number().nullable(),
 });
 
 /** A count that reads at most `limit` rows of that status. */
@@ -22,23 +23,28 @@ const cappedCount = (status: DeliveryStatus, limit: number) =>
   sql.fragment`(select count(*) from (select 1 from deliveries where status = ${status} limit ${limit}) as capped)`;
 
 /**
- * The planner's row estimate per status: reltuples scaled to the table's current size (as the planner
- * itself does), times each status's frequency in pg_stats. Nothing for a table never analyzed.
+ * The planner's row estimate per status: each partition's reltuples scaled to its current size (as
+ * the planner itself does), times each status's frequency in that partition's pg_stats, summed. Per
+ * partition because autovacuum analyzes partitions, never the partitioned table itself (migration
+ * 0012); a plain (unpartitioned) deliveries table is its own one partition. Nothing for a partition
+ * never analyzed.
  */
 function estimateDeliveriesByStatus(db: Db) {
   return db.any(sql.type(z.object({ status: z.string(), estimate: z.number() }))`
-    with deliveries_table as (
-      select c.oid, n.nspname,
+    with deliveries_tables as (
+      select c.relname, n.nspname,
         case when c.relpages > 0
           then c.reltuples / c.relpages * (pg_relation_size(c.oid) / current_setting('block_size')::float8)
           else greatest(c.reltuples, 0) end as rows
       from pg_class c join pg_namespace n on n.oid = c.relnamespace
-      where c.oid = 'deliveries'::regclass
+      where (c.oid = 'deliveries'::regclass and c.relkind = 'r')
+        or c.oid in (select inhrelid from pg_inherits where inhparent = 'deliveries'::regclass)
     )
-    select frequency.status, round(t.rows * frequency.freq)::float8 as estimate
-    from deliveries_table t
-    join pg_stats s on s.schemaname = t.nspname and s.tablename = 'deliveries' and s.attname = 'status' and not s.inherited
-    cross join lateral unnest(s.most_common_vals::text::text[], s.most_common_freqs) as frequency (status, freq)`);
+    select frequency.status, round(sum(t.rows * frequency.freq))::float8 as estimate
+    from deliveries_tables t
+    join pg_stats s on s.schemaname = t.nspname and s.tablename = t.relname and s.attname = 'status' and not s.inherited
+    cross join lateral unnest(s.most_common_vals::text::text[], s.most_common_freqs) as frequency (status, freq)
+    group by frequency.status`);
 }
 
 /**
@@ -54,7 +60,9 @@ export function readDeliveryGauges(db: Db, limits: DeliveryGaugeLimits, timeoutM
         ${cappedCount('pending', limits.pending)} as pending,
         ${cappedCount('completed', limits.completed)} as completed,
         ${cappedCount('failed', limits.failed)} as failed,
-        (select extract(epoch from now() - min(created_at))::float8 from deliveries where status = 'pending') as oldest_pending_age_seconds`);
+        (select extract(epoch from now() - min(created_at))::float8 from deliveries where status = 'pending') as oldest_pending_age_seconds,
+        -- One probe of each partition's (created_at, id) index.
+        (select extract(epoch from now() - min(created_at))::float8 from messages) as oldest_message_age_seconds`);
     const deliveries = { pending: counts.pending, completed: counts.completed, failed: counts.failed };
     const estimated = { pending: false, completed: false, failed: false };
     const capped = deliveryStatuses.filter((status) => counts[status] >= limits[status]);
@@ -68,6 +76,12 @@ export function readDeliveryGauges(db: Db, limits: DeliveryGaugeLimits, timeoutM
     // Subscriptions are few next to deliveries: an exact count.
     const subscriptions = await tx.any(sql.type(z.object({ status: z.string(), circuit_breaker: z.string(), count: z.number() }))`
       select status, breaker_state as circuit_breaker, count(*)::int as count from subscriptions group by 1, 2`);
-    return { deliveries, estimated, oldestPendingAgeSeconds: Math.max(0, counts.oldest_pending_age_seconds ?? 0), subscriptions: [...subscriptions] };
+    return {
+      deliveries,
+      estimated,
+      oldestPendingAgeSeconds: Math.max(0, counts.oldest_pending_age_seconds ?? 0),
+      subscriptions: [...subscriptions],
+      oldestMessageAgeSeconds: Math.max(0, counts.oldest_message_age_seconds ?? 0),
+    };
   });
 }

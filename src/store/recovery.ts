@@ -7,6 +7,7 @@ import { sql } from 'slonik';
 import { z } from 'zod';
 import { deliverJobSpec } from './jobs.ts';
 import type { Db } from './table.ts';
+import type { DatabasePool } from '../db/pool.ts';
 
 /** Where a batch walk stands: after the row with this (created_at, id); the start is (since, ''). */
 export interface Cursor {
@@ -91,16 +92,25 @@ export function recoverFailedDeliveriesSql(subscriptionId: string, after: Cursor
 /**
  * Replays up to `limit` messages of the subscription's topic created before `until`, after `after`:
  * for each one the subscription has no delivery for, a delivery (a snapshot of the subscription, as
- * publishing makes) and the job of its first attempt. `on conflict do nothing` on
- * (message_id, subscription_id) leaves existing deliveries alone, and makes a concurrent replay or
- * publish of the same message insert nothing. Delivery ids are ULIDs with `idPrefix`'s time (the
- * 10-character time part of a fresh ULID) and per-batch randomness, in message order.
+ * publishing makes) and the job of its first attempt. A delivery id is a ULID with its message's time
+ * (so it lies in its message's partition) and per-batch randomness.
+ * One message has one delivery per subscription: a partitioned table cannot hold that as a unique
+ * constraint (migrations/0012), so replays of one subscription take turns (a transaction-scoped
+ * advisory lock, before the statement, so the statement sees what the previous replay committed) and
+ * skip messages that have a delivery. A publish cannot race them: it writes a message together with
+ * its deliveries, so a replay sees both or neither.
  */
-export function replayMessages(db: Db, subscriptionId: string, after: Cursor, until: string, limit: number, idPrefix: string) {
-  return db.one(replayMessagesSql(subscriptionId, after, until, limit, idPrefix));
+export function replayMessages(db: DatabasePool, subscriptionId: string, after: Cursor, until: string, limit: number) {
+  return db.transaction(async (tx) => {
+    await tx.query(sql.unsafe`select pg_advisory_xact_lock(${replayLock}, hashtext(${subscriptionId}))`);
+    return tx.one(replayMessagesSql(subscriptionId, after, until, limit));
+  });
 }
 
-export function replayMessagesSql(subscriptionId: string, after: Cursor, until: string, limit: number, idPrefix: string) {
+/** The first key of the replay lock (the second is the subscription id's hash). */
+const replayLock = 710_202_612;
+
+export function replayMessagesSql(subscriptionId: string, after: Cursor, until: string, limit: number) {
   return sql.type(batchResult)`
     with subscription as (
       select * from subscriptions where id = ${subscriptionId} for key share
@@ -108,25 +118,29 @@ export function replayMessagesSql(subscriptionId: string, after: Cursor, until: 
     batch as (
       select page.*, row_number() over (order by page.created_at, page.id) - 1 as ordinal
       from (
-        select m.id, m.created_at, m.content_type, m.data from messages m
+        select m.id, m.created_at, m.content_type from messages m
         where m.topic_id = (select topic_id from subscription)
           and m.created_at < ${until}::timestamptz
           and (m.created_at, m.id) > (${after.created_at}::timestamptz, ${after.id})
         order by m.created_at, m.id
         limit ${limit}
+        -- Retention cannot delete a message while a delivery is being made for it.
+        for key share
       ) as page
     ),
     entropy as (
       select uuid_send(gen_random_uuid()) as bytes
     ),
     delivery as (
-      insert into deliveries (id, topic_id, subscription_id, message_id, content_type, data, url, secret_token,
+      insert into deliveries (id, topic_id, subscription_id, message_id, content_type, url, secret_token,
         max_delivery_attempts, delivery_attempt_delay, delivery_attempt_timeout)
-      select ${idPrefix} || hammer_ulid_random(e.bytes, m.ordinal), s.topic_id, s.id, m.id, m.content_type, m.data,
+      select substr(m.id, 1, 10) || hammer_ulid_random(e.bytes, m.ordinal), s.topic_id, s.id, m.id, m.content_type,
         s.url, s.secret_token, s.max_delivery_attempts, s.delivery_attempt_delay, s.delivery_attempt_timeout
       from batch m, subscription s, entropy e
+      -- A subplan per message (never a join over all deliveries), by deliveries_message_id_idx; a
+      -- delivery's id is never older than its message's, which prunes older partitions.
+      where not (select exists (select from deliveries d where d.message_id = m.id and d.subscription_id = s.id and d.id >= substr(m.id, 1, 10)))
       order by m.ordinal
-      on conflict (message_id, subscription_id) do nothing
       returning id
     ),
     job as (

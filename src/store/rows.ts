@@ -14,6 +14,7 @@ export const topicRow = z.object({
   name: z.string(),
   created_at: timestamp,
   updated_at: timestamp,
+  retention: z.number().int(),
 }) satisfies z.ZodType<Schemas['Topic']>;
 
 export const subscriptionRow = z.object({
@@ -63,7 +64,9 @@ export const messageRow = z.object({
   content_type: z.string(),
   data: z.string(),
   created_at: timestamp,
-}) satisfies z.ZodType<Schemas['Message']>;
+  // null in the table (and absent from what publishing returns) until the content is expunged; absent then in answers.
+  expunged_at: timestamp.nullish().transform((at) => at ?? undefined),
+}) satisfies z.ZodType<Schemas['Message'], unknown>;
 
 export const deliveryRow = z.object({
   id,

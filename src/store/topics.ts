@@ -22,17 +22,19 @@ export async function deleteTopic(db: Db, id: string) {
   }
 }
 
-export function insertTopic(db: Db, topic: { id: string; name: string }) {
+/** A new topic; retention in seconds, 0 (the default) meaning HAMMER_RETENTION. */
+export function insertTopic(db: Db, topic: { id: string; name: string; retention?: number | undefined }) {
   return mapViolations('topic', () =>
     db.one(sql.type(topicRow)`
-      insert into topics (id, name) values (${topic.id}, ${topic.name})
+      insert into topics (id, name, retention) values (${topic.id}, ${topic.name}, ${topic.retention ?? 0})
       returning ${topics.columns}`),
   );
 }
 
-/** The renamed topic, or null when there is none with this id. */
-export function updateTopic(db: Db, id: string, changes: { name: string }) {
+/** The renamed topic (its retention changed too when given), or null when there is none with this id. */
+export function updateTopic(db: Db, id: string, changes: { name: string; retention?: number | undefined }) {
+  const retention = changes.retention === undefined ? sql.fragment`retention` : sql.fragment`${changes.retention}`;
   return db.maybeOne(sql.type(topicRow)`
-    update topics set name = ${changes.name}, updated_at = now() where id = ${id}
+    update topics set name = ${changes.name}, retention = ${retention}, updated_at = now() where id = ${id}
     returning ${topics.columns}`);
 }

@@ -33,7 +33,7 @@ export function assertKeys(body: unknown, keys: readonly string[]): void {
   assert.deepEqual(Object.keys(body as object).sort(), [...keys].sort());
 }
 
-export const topicKeys = ['id', 'name', 'created_at', 'updated_at'] as const;
+export const topicKeys = ['id', 'name', 'created_at', 'updated_at', 'retention'] as const;
 export const subscriptionKeys = [
   'id', 'topic_id', 'name', 'url', 'secret_token', 'max_delivery_attempts', 'delivery_attempt_delay', 'delivery_attempt_timeout', 'created_at', 'updated_at',
   'include_secret_in_body', 'dead_letter_topic_id', 'retry_policy', 'status', 'status_reason', 'status_changed_at', 'max_in_flight', 'rate_limit',

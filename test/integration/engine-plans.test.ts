@@ -12,7 +12,7 @@ import { getDeliveriesSql, recordAttemptsSql } from '../../src/store/deliveries.
 import { publishMessageSql } from '../../src/store/messages.ts';
 import { createTestDatabase } from '../helpers/database.ts';
 import { attemptOutcome } from '../helpers/fixtures.ts';
-import { describePlan, planNodes, type PlanNode } from '../helpers/plans.ts';
+import { describePlan, partitionParents, planNodes, underParents, type PlanNode } from '../helpers/plans.ts';
 
 const { pool, url } = await createTestDatabase();
 const rows = 1_000;
@@ -27,9 +27,9 @@ before(async () => {
   await pool.query(sql.unsafe`
     insert into messages (id, topic_id, content_type, data) select 'msg-' || i, 't', 'a/b', 'eA==' from generate_series(1, ${rows}) i`);
   await pool.query(sql.unsafe`
-    insert into deliveries (id, topic_id, subscription_id, message_id, content_type, data, url, secret_token,
+    insert into deliveries (id, topic_id, subscription_id, message_id, content_type, url, secret_token,
       max_delivery_attempts, delivery_attempt_delay, delivery_attempt_timeout, status)
-    select 'del-' || i, 't', 's', 'msg-' || i, 'a/b', 'eA==', 'http://x', 's', 3, 1, 1, (array['pending', 'completed'])[i % 2 + 1]
+    select 'del-' || i, 't', 's', 'msg-' || i, 'a/b', 'http://x', 's', 3, 1, 1, (array['pending', 'completed'])[i % 2 + 1]
     from generate_series(1, ${rows}) i`);
   await pool.query(sql.unsafe`analyze`);
 });
@@ -42,7 +42,7 @@ async function genericPlan(statement: { sql: string }) {
     // slonik numbers its placeholders $slonik_N until it sends a statement.
     const text = statement.sql.replace(/\$slonik_(\d+)/g, '$$$1');
     const result = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`explain (generic_plan, format json) ${text}`);
-    return planNodes(result.rows[0]!['QUERY PLAN'][0].Plan);
+    return underParents(planNodes(result.rows[0]!['QUERY PLAN'][0].Plan), await partitionParents(pool));
   } finally {
     await client.end();
   }

@@ -23,7 +23,7 @@ function assertRecent(t: Timestamp) {
 test('a proto-file client creates a topic, a subscription and a message and reads them back', async () => {
   const topicId = uniqueId('wire-topic');
   const topic = await call('CreateTopic', { topic: { id: topicId, name: 'Wire' } });
-  assert.deepEqual(Object.keys(topic).sort(), ['created_at', 'id', 'name', 'updated_at']);
+  assert.deepEqual(Object.keys(topic).sort(), ['created_at', 'id', 'name', 'retention', 'updated_at']);
   assert.equal(topic.id, topicId);
   assert.equal(topic.name, 'Wire');
   assertRecent(topic.created_at);

@@ -47,7 +47,7 @@ function subscriptionFields(topicId: string, overrides: Partial<Subscription> = 
 test('topics: CreateTopic, GetTopic, UpdateTopic, ListTopics and DeleteTopic', async () => {
   const id = uniqueId('topic');
   const created = await client.createTopic({ topic: { id, name: 'Orders', created_at: '2001-01-01T00:00:00.000Z' } });
-  assert.deepEqual(Object.keys(created).sort(), ['created_at', 'id', 'name', 'updated_at']);
+  assert.deepEqual(Object.keys(created).sort(), ['created_at', 'id', 'name', 'retention', 'updated_at']);
   assert.equal(created.id, id);
   assert.equal(created.name, 'Orders');
   assert.match(created.created_at!, timestamp);
@@ -275,7 +275,8 @@ test('messages: CreateMessage makes one delivery per subscription; GetMessage, L
   });
 
   const message = await client.createMessage({ message: { id: 'ignored', topic_id: topic.id, content_type: 'application/json', data: '{"n":1}' } });
-  assert.deepEqual(Object.keys(message).sort(), ['content_type', 'created_at', 'data', 'id', 'topic_id']);
+  assert.deepEqual(Object.keys(message).sort(), ['content_type', 'created_at', 'data', 'expunged_at', 'id', 'topic_id']);
+  assert.equal(message.expunged_at, undefined, 'not set until the content is expunged');
   assert.match(message.id, ulid);
   assert.equal(message.topic_id, topic.id);
   assert.equal(message.content_type, 'application/json');

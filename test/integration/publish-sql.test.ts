@@ -70,6 +70,7 @@ test('a producer transaction that commits publishes the message, a delivery and 
   const message = await getMessage(pool, messageId);
   assert.deepEqual({ ...message, created_at: undefined }, {
     id: messageId, topic_id: topic.id, content_type: 'application/json', data: Buffer.from('{"id": 1}').toString('base64'), created_at: undefined,
+    expunged_at: undefined,
   });
   for (const { id } of inside.rows) {
     const delivered = await eventually(async () => {

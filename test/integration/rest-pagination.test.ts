@@ -76,9 +76,9 @@ before(async () => {
     for (let i = rows - 1; i >= 0; i--) {
       const d = seeded.deliveries![i]!;
       await tx.query(sql.unsafe`
-        insert into deliveries (id, topic_id, subscription_id, message_id, content_type, data, url, secret_token,
+        insert into deliveries (id, topic_id, subscription_id, message_id, content_type, url, secret_token,
           max_delivery_attempts, delivery_attempt_delay, delivery_attempt_timeout, scheduled_at, status, created_at, updated_at)
-        values (${d.id}, ${d.topic_id!}, ${d.subscription_id!}, ${d.message_id!}, 'text/plain', 'eA==', 'http://127.0.0.1:9/', 'secret',
+        values (${d.id}, ${d.topic_id!}, ${d.subscription_id!}, ${d.message_id!}, 'text/plain', 'http://127.0.0.1:9/', 'secret',
           3, 1, 1, ${d.created_at}, ${d.status!}, ${d.created_at}, ${d.created_at})`);
     }
     for (let i = rows - 1; i >= 0; i--) {

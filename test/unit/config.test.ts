@@ -52,6 +52,7 @@ const defaults: Config = {
   circuitBreakerMaxCooldown: 600,
   subscriptionDisableAfter: 0,
   webhookOrigin: 'hammer',
+  retention: undefined, // keep everything, as hammer does
 };
 
 /** Asserts `env` is refused with a ConfigError whose message names `variable`. */
@@ -117,6 +118,7 @@ test('every variable overrides its default', () => {
     HAMMER_CIRCUIT_BREAKER_MAX_COOLDOWN: '1h',
     HAMMER_SUBSCRIPTION_DISABLE_AFTER: '5d',
     HAMMER_WEBHOOK_ORIGIN: 'webhooks.example.com',
+    HAMMER_RETENTION: '30d',
   };
   assert.deepEqual(loadConfig(env), {
     databaseUrl: 'postgres://user:password@db:5432/hammer?sslmode=disable',
@@ -160,6 +162,7 @@ test('every variable overrides its default', () => {
     circuitBreakerMaxCooldown: 3600,
     subscriptionDisableAfter: 432000,
     webhookOrigin: 'webhooks.example.com',
+    retention: 30 * 86400,
   } satisfies Config);
 });
 
@@ -276,6 +279,16 @@ test('durations read like 30s, 5m, 24h, 90d (a bare number is seconds); others a
   for (const value of ['0s', '31d', 'a day']) refused({ HAMMER_IDEMPOTENCY_TTL: value });
   for (const mode of ['required', 'off', 'auto'] as const) assert.equal(loadConfig({ HAMMER_AUTH: mode }).auth, mode);
   refused({ HAMMER_AUTH: 'on' });
+});
+
+test('HAMMER_RETENTION: unset or empty keeps everything; otherwise a duration from 1h to 36500d', () => {
+  assert.equal(loadConfig({}).retention, undefined);
+  assert.equal(loadConfig({ HAMMER_RETENTION: ' ' }).retention, undefined);
+  assert.equal(loadConfig({ HAMMER_RETENTION: '1h' }).retention, 3600);
+  assert.equal(loadConfig({ HAMMER_RETENTION: '90d' }).retention, 90 * 86400);
+  assert.equal(loadConfig({ HAMMER_RETENTION: '36500d' }).retention, 36500 * 86400);
+  assert.equal(loadConfig({ HAMMER_RETENTION: '86400' }).retention, 86400, 'a bare number is seconds');
+  for (const value of ['0', '30', '59m', '36501d', '1w', 'forever', '-1d']) refused({ HAMMER_RETENTION: value });
 });
 
 test('the webhook origin is a DNS name; anything else is refused', () => {

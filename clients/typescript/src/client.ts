@@ -99,6 +99,11 @@ export interface HammerHelpers {
   publishBatch(topicId: Id, messages: Schemas['MessageItem'][], options?: PublishOptions): Promise<Schemas['Message'][]>;
   getMessage(id: Id): Promise<Schemas['Message']>;
   deleteMessage(id: Id): Promise<void>;
+  /**
+   * Erases the message's payload for good (admin scope): `data` reads as empty, in the message, its
+   * deliveries and its attempts' request dumps; pending deliveries fail. Answers the message.
+   */
+  expungeMessageContent(id: Id): Promise<Schemas['Message']>;
   listMessages(query?: ListQuery<'messages'>): Promise<Schemas['Message'][]>;
 
   getDelivery(id: Id): Promise<Schemas['Delivery']>;
@@ -240,6 +245,7 @@ export function createHammerClient(options: HammerClientOptions): HammerClient {
       ).messages,
     getMessage: (id) => ok(client.GET('/v1/messages/{id}', byId(id))),
     deleteMessage: async (id) => void (await ok(client.DELETE('/v1/messages/{id}', byId(id)))),
+    expungeMessageContent: (id) => ok(client.DELETE('/v1/messages/{id}/content', byId(id))),
     listMessages: lists.messages,
 
     getDelivery: (id) => ok(client.GET('/v1/deliveries/{id}', byId(id))),

@@ -39,7 +39,13 @@ async function build(): Promise<Built> {
   return {
     tasks: {
       [deliverTaskName]: deliverTask({ pool, sender, logger, policy }),
-      ...policyTasks(pool, policy, logger, { origin: config.webhookOrigin, destinations: destinationPolicyOf(config), userAgent: `hammer/${version}` }),
+      ...policyTasks(
+        pool,
+        policy,
+        logger,
+        { origin: config.webhookOrigin, destinations: destinationPolicyOf(config), userAgent: `hammer/${version}` },
+        { retention: config.retention },
+      ),
     },
     async release() {
       await sender.close();

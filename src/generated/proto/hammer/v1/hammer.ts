@@ -32,16 +32,29 @@ export interface Topic {
     | string
     | undefined;
   /** When the topic was last changed. */
-  updated_at: string | undefined;
+  updated_at:
+    | string
+    | undefined;
+  /**
+   * Seconds the topic's messages are kept with their deliveries and attempts after they were
+   * published (a message with a pending delivery is kept until it ends), at most 3153600000 (100
+   * years: as good as forever). 0 means HAMMER_RETENTION (unset: forever); a positive value replaces
+   * it for this topic, shorter or longer. Not set on create: 0; not set on update: unchanged. Always
+   * set in answers.
+   */
+  retention?: number | undefined;
 }
 
 export interface CreateTopicRequest {
-  /** The topic to create (id and name). */
+  /** The topic to create (id and name, and retention if set). */
   topic: Topic | undefined;
 }
 
 export interface UpdateTopicRequest {
-  /** The topic to update: topic.id selects it, topic.name is the new name. */
+  /**
+   * The topic to update: topic.id selects it, topic.name is the new name, topic.retention (when set)
+   * the new retention.
+   */
   topic: Topic | undefined;
 }
 
@@ -328,7 +341,11 @@ export interface Message {
   /** The payload: sent as text on create, returned base64-encoded. */
   data: string;
   /** When the message was published. */
-  created_at: string | undefined;
+  created_at:
+    | string
+    | undefined;
+  /** When the message's content was expunged (ExpungeMessageContent); not set if it was not. */
+  expunged_at: string | undefined;
 }
 
 export interface CreateMessageRequest {
@@ -362,6 +379,11 @@ export interface GetMessageRequest {
 }
 
 export interface DeleteMessageRequest {
+  /** The message id. */
+  id: string;
+}
+
+export interface ExpungeMessageContentRequest {
   /** The message id. */
   id: string;
 }
@@ -585,7 +607,7 @@ export interface ListApiKeysResponse {
 }
 
 function createBaseTopic(): Topic {
-  return { id: "", name: "", created_at: undefined, updated_at: undefined };
+  return { id: "", name: "", created_at: undefined, updated_at: undefined, retention: undefined };
 }
 
 export const Topic: MessageFns<Topic> = {
@@ -601,6 +623,9 @@ export const Topic: MessageFns<Topic> = {
     }
     if (message.updated_at !== undefined) {
       Timestamp.encode(toTimestamp(message.updated_at), writer.uint32(34).fork()).join();
+    }
+    if (message.retention !== undefined) {
+      writer.uint32(40).uint32(message.retention);
     }
     return writer;
   },
@@ -650,6 +675,14 @@ export const Topic: MessageFns<Topic> = {
             message.updated_at = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.retention = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -676,6 +709,7 @@ export const Topic: MessageFns<Topic> = {
         : isSet(object.updated_at)
         ? globalThis.String(object.updated_at)
         : undefined,
+      retention: isSet(object.retention) ? globalThis.Number(object.retention) : undefined,
     };
   },
 
@@ -693,6 +727,9 @@ export const Topic: MessageFns<Topic> = {
     if (message.updated_at !== undefined) {
       obj.updatedAt = message.updated_at;
     }
+    if (message.retention !== undefined) {
+      obj.retention = Math.round(message.retention);
+    }
     return obj;
   },
 
@@ -705,6 +742,7 @@ export const Topic: MessageFns<Topic> = {
     message.name = object.name ?? "";
     message.created_at = object.created_at ?? undefined;
     message.updated_at = object.updated_at ?? undefined;
+    message.retention = object.retention ?? undefined;
     return message;
   },
 };
@@ -3279,7 +3317,7 @@ export const ListSubscriptionsResponse: MessageFns<ListSubscriptionsResponse> = 
 };
 
 function createBaseMessage(): Message {
-  return { id: "", topic_id: "", content_type: "", data: "", created_at: undefined };
+  return { id: "", topic_id: "", content_type: "", data: "", created_at: undefined, expunged_at: undefined };
 }
 
 export const Message: MessageFns<Message> = {
@@ -3298,6 +3336,9 @@ export const Message: MessageFns<Message> = {
     }
     if (message.created_at !== undefined) {
       Timestamp.encode(toTimestamp(message.created_at), writer.uint32(42).fork()).join();
+    }
+    if (message.expunged_at !== undefined) {
+      Timestamp.encode(toTimestamp(message.expunged_at), writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -3355,6 +3396,14 @@ export const Message: MessageFns<Message> = {
             message.created_at = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.expunged_at = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3386,6 +3435,11 @@ export const Message: MessageFns<Message> = {
         : isSet(object.created_at)
         ? globalThis.String(object.created_at)
         : undefined,
+      expunged_at: isSet(object.expungedAt)
+        ? globalThis.String(object.expungedAt)
+        : isSet(object.expunged_at)
+        ? globalThis.String(object.expunged_at)
+        : undefined,
     };
   },
 
@@ -3406,6 +3460,9 @@ export const Message: MessageFns<Message> = {
     if (message.created_at !== undefined) {
       obj.createdAt = message.created_at;
     }
+    if (message.expunged_at !== undefined) {
+      obj.expungedAt = message.expunged_at;
+    }
     return obj;
   },
 
@@ -3419,6 +3476,7 @@ export const Message: MessageFns<Message> = {
     message.content_type = object.content_type ?? "";
     message.data = object.data ?? "";
     message.created_at = object.created_at ?? undefined;
+    message.expunged_at = object.expunged_at ?? undefined;
     return message;
   },
 };
@@ -3866,6 +3924,73 @@ export const DeleteMessageRequest: MessageFns<DeleteMessageRequest> = {
   },
   fromPartial(object: DeepPartial<DeleteMessageRequest>): DeleteMessageRequest {
     const message = createBaseDeleteMessageRequest();
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseExpungeMessageContentRequest(): ExpungeMessageContentRequest {
+  return { id: "" };
+}
+
+export const ExpungeMessageContentRequest: MessageFns<ExpungeMessageContentRequest> = {
+  encode(message: ExpungeMessageContentRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExpungeMessageContentRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExpungeMessageContentRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExpungeMessageContentRequest {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+  },
+
+  toJSON(message: ExpungeMessageContentRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ExpungeMessageContentRequest>): ExpungeMessageContentRequest {
+    return ExpungeMessageContentRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ExpungeMessageContentRequest>): ExpungeMessageContentRequest {
+    const message = createBaseExpungeMessageContentRequest();
     message.id = object.id ?? "";
     return message;
   },
@@ -6412,6 +6537,15 @@ export const HammerDefinition = {
       responseStream: false,
       options: {},
     },
+    /** Erase the message's payload (and its copies in attempt dumps); pending deliveries fail. DELETE /v1/messages/{id}/content */
+    expungeMessageContent: {
+      name: "ExpungeMessageContent",
+      requestType: ExpungeMessageContentRequest as typeof ExpungeMessageContentRequest,
+      requestStream: false,
+      responseType: Message as typeof Message,
+      responseStream: false,
+      options: {},
+    },
     /** Gets the delivery. GET /v1/deliveries/{id} */
     getDelivery: {
       name: "GetDelivery",
@@ -6566,6 +6700,11 @@ export interface HammerServiceImplementation<CallContextExt = {}> {
     request: PublishMessagesRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<PublishMessagesResponse>>;
+  /** Erase the message's payload (and its copies in attempt dumps); pending deliveries fail. DELETE /v1/messages/{id}/content */
+  expungeMessageContent(
+    request: ExpungeMessageContentRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<Message>>;
   /** Gets the delivery. GET /v1/deliveries/{id} */
   getDelivery(request: GetDeliveryRequest, context: CallContext & CallContextExt): Promise<DeepPartial<Delivery>>;
   /** List deliveries. GET /v1/deliveries */
@@ -6671,6 +6810,11 @@ export interface HammerClient<CallOptionsExt = {}> {
     request: DeepPartial<PublishMessagesRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<PublishMessagesResponse>;
+  /** Erase the message's payload (and its copies in attempt dumps); pending deliveries fail. DELETE /v1/messages/{id}/content */
+  expungeMessageContent(
+    request: DeepPartial<ExpungeMessageContentRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<Message>;
   /** Gets the delivery. GET /v1/deliveries/{id} */
   getDelivery(request: DeepPartial<GetDeliveryRequest>, options?: CallOptions & CallOptionsExt): Promise<Delivery>;
   /** List deliveries. GET /v1/deliveries */
