@@ -10,8 +10,8 @@
 // hammer runs as users run it: the `hammer` command (bin/hammer.js, as npx, an installed bin and the
 // Docker image do) with its shebang's Node options. That command turns on Node's compile cache, here
 // in a folder of this run, filled by one worker and one server start before the measured ones. Each
-// repetition also starts a worker and a server with NODE_DISABLE_COMPILE_CACHE=1: a first start
-// on a machine (a new container) without a cache, or `node src/cli.ts`, costs about that.
+// repetition also starts a worker and a server with NODE_DISABLE_COMPILE_CACHE=1 (not with --quick):
+// a first start on a machine (a new container) without a cache, or `node src/cli.ts`, costs about that.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,7 +45,7 @@ export interface StartTimeResult {
   /** Medians' ratios to the bare Node start. */
   workerVsNode: number;
   serverVsNode: number;
-  /** The same starts with NODE_DISABLE_COMPILE_CACHE=1 (no compile cache: the type stripper runs), alternating with the others. */
+  /** The same starts with NODE_DISABLE_COMPILE_CACHE=1 (no compile cache: the type stripper runs), alternating with the others; not measured with --quick. */
   withoutCompileCache?: {
     workerSeconds: Spread;
     serverSeconds: Spread;
@@ -225,19 +225,23 @@ export async function startTime(
     server.push(s.seconds);
     serverRss.push(s.idleRssMiB);
     workerRss.push(await workerIdleRss(cluster, options.concurrency, options.settleMs, true));
-    // The second backlog is queued only now: the workers above would have delivered it.
-    await createTopic(cluster.db, uncachedTopicId, 1, cluster.receiver.origin);
-    await publishThroughStore(cluster.db, uncachedTopicId, options.backlog, options.publishConcurrency);
-    uncached.worker.push(await workerStart(cluster, uncachedTopicId, options.backlog, options.concurrency, false));
-    const u = await serverStart(cluster, options.settleMs, false);
-    uncached.server.push(u.seconds);
-    uncached.serverRss.push(u.idleRssMiB);
-    uncached.workerRss.push(await workerIdleRss(cluster, options.concurrency, options.settleMs, false));
+    if (options.allFloors) {
+      // The second backlog is queued only now: the workers above would have delivered it.
+      await createTopic(cluster.db, uncachedTopicId, 1, cluster.receiver.origin);
+      await publishThroughStore(cluster.db, uncachedTopicId, options.backlog, options.publishConcurrency);
+      uncached.worker.push(await workerStart(cluster, uncachedTopicId, options.backlog, options.concurrency, false));
+      const u = await serverStart(cluster, options.settleMs, false);
+      uncached.server.push(u.seconds);
+      uncached.serverRss.push(u.idleRssMiB);
+      uncached.workerRss.push(await workerIdleRss(cluster, options.concurrency, options.settleMs, false));
+    }
     log(
       `  start ${rep}/${options.repetitions}: node -e 0 ${node.at(-1)!.toFixed(3)} s, worker -> first delivery ${worker.at(-1)!.toFixed(3)} s, ` +
-        `server -> readiness ${server.at(-1)!.toFixed(3)} s; idle RSS server ${Math.round(serverRss.at(-1)!)} MiB, worker ${Math.round(workerRss.at(-1)!)} MiB; ` +
-        `without the compile cache: worker ${uncached.worker.at(-1)!.toFixed(3)} s, server ${uncached.server.at(-1)!.toFixed(3)} s, ` +
-        `idle RSS server ${Math.round(uncached.serverRss.at(-1)!)} MiB, worker ${Math.round(uncached.workerRss.at(-1)!)} MiB`,
+        `server -> readiness ${server.at(-1)!.toFixed(3)} s; idle RSS server ${Math.round(serverRss.at(-1)!)} MiB, worker ${Math.round(workerRss.at(-1)!)} MiB` +
+        (options.allFloors
+          ? `; without the compile cache: worker ${uncached.worker.at(-1)!.toFixed(3)} s, server ${uncached.server.at(-1)!.toFixed(3)} s, ` +
+            `idle RSS server ${Math.round(uncached.serverRss.at(-1)!)} MiB, worker ${Math.round(uncached.workerRss.at(-1)!)} MiB`
+          : ''),
     );
   }
   await resetDatabase(cluster.db);
@@ -263,19 +267,22 @@ export async function startTime(
   const nodeSeconds = spread(node);
   const workerSeconds = spread(worker);
   const serverSeconds = spread(server);
-  const withoutCompileCache = {
-    workerSeconds: spread(uncached.worker),
-    serverSeconds: spread(uncached.server),
-    workerVsNode: spread(uncached.worker).median / nodeSeconds.median,
-    serverVsNode: spread(uncached.server).median / nodeSeconds.median,
-    idleRssMiB: { server: spread(uncached.serverRss), worker: spread(uncached.workerRss) },
-  };
-  const range = (s: Spread, digits: number) => `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;
-  log(
-    `  without the compile cache (NODE_DISABLE_COMPILE_CACHE=1), median (range): worker ${range(withoutCompileCache.workerSeconds, 3)} s, ${withoutCompileCache.workerVsNode.toFixed(1)}x node; ` +
-      `server ${range(withoutCompileCache.serverSeconds, 3)} s, ${withoutCompileCache.serverVsNode.toFixed(1)}x node; ` +
-      `idle RSS server ${range(withoutCompileCache.idleRssMiB.server, 0)} MiB, worker ${range(withoutCompileCache.idleRssMiB.worker, 0)} MiB`,
-  );
+  let withoutCompileCache: StartTimeResult['withoutCompileCache'];
+  if (options.allFloors) {
+    withoutCompileCache = {
+      workerSeconds: spread(uncached.worker),
+      serverSeconds: spread(uncached.server),
+      workerVsNode: spread(uncached.worker).median / nodeSeconds.median,
+      serverVsNode: spread(uncached.server).median / nodeSeconds.median,
+      idleRssMiB: { server: spread(uncached.serverRss), worker: spread(uncached.workerRss) },
+    };
+    const range = (s: Spread, digits: number) => `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;
+    log(
+      `  without the compile cache (NODE_DISABLE_COMPILE_CACHE=1), median (range): worker ${range(withoutCompileCache.workerSeconds, 3)} s, ${withoutCompileCache.workerVsNode.toFixed(1)}x node; ` +
+        `server ${range(withoutCompileCache.serverSeconds, 3)} s, ${withoutCompileCache.serverVsNode.toFixed(1)}x node; ` +
+        `idle RSS server ${range(withoutCompileCache.idleRssMiB.server, 0)} MiB, worker ${range(withoutCompileCache.idleRssMiB.worker, 0)} MiB`,
+    );
+  }
   return {
     repetitions: options.repetitions,
     backlog: options.backlog,

@@ -13,7 +13,7 @@ if (major < 24) {
 // Node's compile cache (in os.tmpdir()/node-compile-cache, or NODE_COMPILE_CACHE; NODE_DISABLE_COMPILE_CACHE=1
 // turns it off): after the first run, each source is read back already stripped of its types and
 // compiled, so the type stripper (a WebAssembly module of about 17 MiB) is never loaded and each
-// start skips most of its parsing: about 0.2-0.3 s and 20-25 MiB less per process (README
+// start skips most of its parsing: 0.2-0.4 s of CPU and about 21 MiB less per process (README
 // "Performance", run 8). A folder that cannot be written only means no cache.
 const { enableCompileCache } = await import('node:module');
 enableCompileCache?.();

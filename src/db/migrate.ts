@@ -5,7 +5,8 @@ import { runMigrations } from 'graphile-worker';
 import { runner } from 'node-pg-migrate';
 import pg from 'pg';
 import { describeConnectionFailure } from './pool.ts';
-import { graphileLogger, type Logger } from '../observability/logger.ts';
+import { graphileLogger } from '../observability/graphile-logger.ts';
+import type { Logger } from '../observability/logger.ts';
 
 /** An arbitrary, fixed advisory-lock key for hammer's migrations. */
 const migrationLock = 7_102_026_113_001;

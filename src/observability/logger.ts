@@ -2,7 +2,6 @@
 // (`worker-started`, `worker-delivery-attempt-created`, ...). On a terminal the same events are
 // written as one readable line each: `16:40:26.777 INFO worker-delivery-attempt-created delivery_id=... success=true`.
 import { pino, type Logger } from 'pino';
-import { Logger as GraphileLogger, type LogLevel as GraphileLevel } from 'graphile-worker';
 
 export type { Logger };
 
@@ -113,23 +112,4 @@ export function formatLogLine(line: string, options: PrettyOptions = {}): string
     parts.push(`${paint(colors, '2', `${key}=`)}${formatValue(value)}`);
   }
   return [parts.filter((part) => part !== '').join(' '), ...stacks.map((frame) => paint(colors, '90', frame))].join('\n');
-}
-
-const levels: Record<GraphileLevel, 'error' | 'warn' | 'info' | 'debug'> = {
-  error: 'error',
-  warning: 'warn',
-  info: 'info',
-  debug: 'debug',
-};
-
-/** graphile-worker's logger, writing through ours; its chatty info lines go to debug. */
-export function graphileLogger(logger: Logger): GraphileLogger {
-  return new GraphileLogger((scope) => (level, message, meta) => {
-    // With a local queue, workers share the pool's few connections: this warning does not apply.
-    if (message.startsWith('WARNING: having maxPoolSize')) return;
-    const target = level === 'info' ? 'debug' : levels[level];
-    // graphile-worker logs every completed job at info: skip building its fields when they'd be dropped.
-    if (!logger.isLevelEnabled(target)) return;
-    logger[target]({ scope: 'graphile-worker', ...scope, ...meta }, message);
-  });
 }

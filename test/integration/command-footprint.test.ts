@@ -57,7 +57,7 @@ test('hammer worker loads the delivery engine and nothing of the API side, migra
 test('hammer server loads the API side and nothing of the delivery engine, migrations or the embedded PostgreSQL', async () => {
   const modules = await modulesOfRunning('server', await migratedDatabaseUrl());
   for (const part of ['node_modules/express/', 'node_modules/nice-grpc/', '/src/services/']) assert.ok(loads(modules, part), `the server loads ${part}`);
-  for (const part of [...engineSide, ...tooling]) assert.ok(!loads(modules, part), `the server does not load ${part}`);
+  for (const part of [...engineSide, ...tooling, 'node_modules/graphile-worker/']) assert.ok(!loads(modules, part), `the server does not load ${part}`);
 });
 
 test('a server with gRPC turned off does not load gRPC', async () => {
@@ -82,7 +82,7 @@ test('hammer migrate and hammer keys load neither the API side nor the delivery 
   const keys = recording({ HAMMER_DATABASE_URL: databaseUrl });
   const listed = await runHammer(['keys', 'list'], keys.env);
   assert.equal(listed.code, 0, listed.stderr);
-  for (const part of ['express', 'express-openapi-validator', 'nice-grpc', '@grpc/grpc-js', 'ajv', 'undici', 'node-pg-migrate']) {
+  for (const part of ['express', 'express-openapi-validator', 'nice-grpc', '@grpc/grpc-js', 'ajv', 'undici', 'node-pg-migrate', 'graphile-worker']) {
     assert.ok(!loads(keys.modules(), `node_modules/${part}/`), `keys does not load ${part}`);
   }
   for (const part of ['/src/rest/', '/src/grpc/', '/src/delivery/']) assert.ok(!loads(keys.modules(), part), `keys does not load ${part}`);

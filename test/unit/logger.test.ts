@@ -2,7 +2,8 @@
 // graphile-worker's lines routed through it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createLogger, defaultDestination, formatLogLine, graphileLogger, prettyDestination } from '../../src/observability/logger.ts';
+import { graphileLogger } from '../../src/observability/graphile-logger.ts';
+import { createLogger, defaultDestination, formatLogLine, prettyDestination } from '../../src/observability/logger.ts';
 
 // The terminal format shows local time; pin the zone so the expected lines are fixed.
 process.env.TZ = 'UTC';
