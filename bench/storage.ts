@@ -23,7 +23,7 @@ import { startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { createDatabasePool, type DatabasePool } from '../src/db/pool.ts';
 import { createSender } from '../src/delivery/send.ts';
-import { newId } from '../src/ids.ts';
+import { newId, newIdBeside } from '../src/ids.ts';
 import { graphileLogger } from '../src/observability/graphile-logger.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { getDeliveries, recordAttempts } from '../src/store/deliveries.ts';
@@ -97,7 +97,7 @@ for (const c of cases) {
     const { deliveryIds } = await publishMessage(after.pool, { id, topic_id: 't', content_type: 'application/json', data });
     for (const delivery of await getDeliveries(after.pool, deliveryIds)) {
       const { failure: _failure, retry_after: _retryAfter, ...outcome } = await sender.send(delivery);
-      await recordAttempts(after.pool, [{ delivery_id: delivery.id, attempt: 1, outcome: { id: `${delivery.id.slice(0, 10)}${newId().slice(10)}`, ...outcome }, data }]);
+      await recordAttempts(after.pool, [{ delivery_id: delivery.id, attempt: 1, outcome: { id: newIdBeside(delivery.id), ...outcome }, data }]);
     }
     // The same history under the old schema: the message, its deliveries with a copy of the data, whole dumps.
     await before.pool.query(sql.unsafe`select hammer_publish_messages('t', array[${id}::text], array['application/json'], array[${data}::text])`);

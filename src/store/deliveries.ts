@@ -129,22 +129,9 @@ export function recordAttempts(db: Db, records: readonly AttemptRecord[]) {
 
 export function recordAttemptsSql(records: readonly AttemptRecord[]) {
   const rows = records.map(({ delivery_id, attempt, outcome: o, resend = false, retry_delay, data = '' }) => {
-    const request = storedRequest(o.request, data);
-    return [
-    delivery_id,
-    resend,
-    attempt - 1,
-    retry_delay ?? null,
-    o.id,
-    request.request,
-    request.request_tail,
-    request.request_payload,
-    o.response,
-    o.response_status_code,
-    o.execution_duration,
-    o.success,
-    o.error,
-  ];
+    const { request, request_tail, request_payload } = storedRequest(o.request, data);
+    return [delivery_id, resend, attempt - 1, retry_delay ?? null, o.id, request, request_tail, request_payload,
+      o.response, o.response_status_code, o.execution_duration, o.success, o.error];
   });
   // The deliveries are found by `id = any(ids)`, not only through the join with the unnested
   // outcomes: a prepared statement may run a generic plan, which cannot see how many rows unnest

@@ -129,7 +129,7 @@ export function expungeMessageContent(db: Db, id: string) {
       returning ${messages.columns}
     ),
     delivery as (
-      select d.id, d.status from deliveries d, message m where d.message_id = m.id and d.id >= substr(m.id, 1, 10)
+      select d.id from deliveries d, message m where d.message_id = m.id and d.id >= substr(m.id, 1, 10)
     ),
     failed as (
       update deliveries d set status = 'failed', parked = false, updated_at = now()
