@@ -13,7 +13,8 @@ import { killAll, ManagedProcess } from './processes.ts';
 import { treeCpuSeconds } from './procstat.ts';
 import { startReceiver, type Receiver } from './receiver.ts';
 
-export const cli = join(import.meta.dirname, '../src/cli.ts');
+/** The `hammer` command as users run it: bin/hammer.js, with Node's compile cache (no type stripping once warm). */
+export const cli = join(import.meta.dirname, '../bin/hammer.js');
 /** The Node options of the `hammer` command (its shebang), so hammer runs here as it does for users. */
 export const hammerNodeFlags = readFileSync(join(import.meta.dirname, '../bin/hammer.js'), 'utf8').split('\n')[0]!.split(/\s+/).slice(3);
 

@@ -97,6 +97,8 @@ export async function drain(
     receiver?: Receiver;
     /** More HAMMER_* settings of the workers. */
     workerEnv?: Record<string, string>;
+    /** More Node options of the workers (after the `hammer` command's own, so they override them). */
+    workerNodeArgs?: string[];
   },
 ): Promise<DrainResult> {
   const { db } = cluster;
@@ -120,7 +122,7 @@ export async function drain(
   const workers = await startWorkers(cluster, options.workers, {
     concurrency: options.concurrency,
     env: options.workerEnv,
-    nodeArgs: (i) => (profileDir && i === 0 ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+    nodeArgs: (i) => [...(options.workerNodeArgs ?? []), ...(profileDir && i === 0 ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
   });
   // From here on (start-up done, delivering) to the last delivery.
   const cpu = measureCpu(cluster, workers);

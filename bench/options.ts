@@ -31,11 +31,13 @@ export interface BenchOptions {
   concurrencySweep: boolean;
   /** Deliveries per drain of the sweep. */
   sweepN: number;
-  /** `policy`: only the delivery-policy runs (and the sweep if asked), none of runs 1 to 9; `start`: only run 8. */
-  only: 'all' | 'policy' | 'start';
+  /** `policy`: only the delivery-policy runs (and the sweep if asked), none of runs 1 to 9; `start`: only run 8; `drain`: only the one-worker drain and its baselines. */
+  only: 'all' | 'policy' | 'start' | 'drain';
   /** Run 8 (start time): repetitions of each start, and the deliveries queued before each worker start. */
   startRepetitions: number;
   startBacklog: number;
+  /** `--only drain`: rounds of (no-op baseline, POST-only baseline, drain). */
+  repetitions: number;
   /** `--compare <git-ref>`: also run this bench on that commit, back to back, and print both side by side. */
   compare?: string;
 }
@@ -58,6 +60,10 @@ const usage = `Usage: npm run bench -- [options]
   --sweep-n <count>           deliveries per sweep drain (default 20000; quick 2000)
   --only policy               only the delivery-policy runs (slow receivers, dead endpoint, backpressure)
   --only start                only run 8: start time (worker, server, node -e 0) and idle RSS with its floors
+  --only drain                only run 1 with one worker and its two baselines (no-op and POST-only jobs),
+                              --repetitions times, alternating: the drain's ratio to its POST-only ceiling and
+                              the worker's peak RSS
+  --repetitions <k>           --only drain: rounds of (no-op, POST-only, drain) (default 3; quick 1)
   --start-repetitions <k>     run 8, start time: starts of each kind (node -e 0, worker on a backlog, server to
                               readiness), alternating (default 5; quick 1)
   --start-backlog <count>     deliveries queued before each worker start of run 8 (default 200; quick min(200, n))
@@ -97,6 +103,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       only: { type: 'string' },
       'start-repetitions': { type: 'string' },
       'start-backlog': { type: 'string' },
+      repetitions: { type: 'string' },
       compare: { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -108,7 +115,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   }
   const quick = values.quick;
   const n = Math.round(positive('n', values.n, quick ? 1000 : 20_000));
-  if (values.only !== undefined && values.only !== 'policy' && values.only !== 'start') throw new Error(`--only must be "policy" or "start", got ${JSON.stringify(values.only)}\n\n${usage}`);
+  if (values.only !== undefined && !['policy', 'start', 'drain'].includes(values.only)) throw new Error(`--only must be "policy", "start" or "drain", got ${JSON.stringify(values.only)}\n\n${usage}`);
   return {
     n,
     concurrency: Math.round(positive('concurrency', values.concurrency, 512)),
@@ -123,9 +130,10 @@ export function parseOptions(argv: string[]): BenchOptions {
     policyN: Math.round(positive('policy-n', values['policy-n'], quick ? Math.min(300, n) : 2000)),
     concurrencySweep: values['concurrency-sweep'],
     sweepN: Math.round(positive('sweep-n', values['sweep-n'], quick ? 2000 : 20_000)),
-    only: values.only === 'policy' || values.only === 'start' ? values.only : 'all',
+    only: values.only === 'policy' || values.only === 'start' || values.only === 'drain' ? values.only : 'all',
     startRepetitions: Math.round(positive('start-repetitions', values['start-repetitions'], quick ? 1 : 5)),
     startBacklog: Math.round(positive('start-backlog', values['start-backlog'], quick ? Math.min(200, n) : 200)),
+    repetitions: Math.round(positive('repetitions', values.repetitions, quick ? 1 : 3)),
     ...(values.compare !== undefined ? { compare: values.compare } : {}),
     out: resolve(values.out ?? join(import.meta.dirname, 'results', 'latest.json')),
   };

@@ -95,6 +95,32 @@ async function measureStart(c: Cluster): Promise<StartOnlyResults> {
   return { meta: meta(c, startedAt, loadAverageAtStart, ['only run 8, start time and idle RSS (--only start)']), startTime, problems: [] };
 }
 
+/** `--only drain`: the one-worker drain and its baselines, in alternating rounds. */
+interface DrainOnlyResults {
+  meta: Results['meta'];
+  rounds: { noop: GraphileBaseline; post: GraphileBaseline; drain: DrainResult & { vsPost: number; vsNoop: number } }[];
+  problems: string[];
+}
+
+async function measureDrain(c: Cluster): Promise<DrainOnlyResults> {
+  const startedAt = new Date().toISOString();
+  const loadAverageAtStart = loadavg();
+  const rounds: DrainOnlyResults['rounds'] = [];
+  const problems: string[] = [];
+  for (let round = 1; round <= options.repetitions; round++) {
+    log(`round ${round}/${options.repetitions}: graphile-worker no-op and POST-only baselines, ${options.n} jobs; drain of ${options.n} deliveries, 1 worker x ${options.concurrency}`);
+    const noop = await graphileBaseline(c, { n: options.n, processes: 1, concurrency: options.concurrency });
+    const post = await graphileBaseline(c, { n: options.n, processes: 1, concurrency: options.concurrency, post: true });
+    const profileDir = options.profile && round === 1 ? join(dirname(options.out), `profile-${startedAt.replace(/[:.]/g, '-')}`) : undefined;
+    const result = await drain(c, { ...options, workers: 1, profileDir, statementStats: options.profile && round === 1 });
+    if (result.attempts !== result.deliveries || result.received !== result.deliveries) {
+      problems.push(`drain round ${round}: ${result.attempts} attempts and ${result.received} webhooks received for ${result.deliveries} deliveries`);
+    }
+    rounds.push({ noop, post, drain: { ...result, vsPost: result.perSecond / post.perSecond, vsNoop: result.perSecond / noop.perSecond } });
+  }
+  return { meta: meta(c, startedAt, loadAverageAtStart, ['only the one-worker drain and its baselines (--only drain)']), rounds, problems };
+}
+
 function runStartTime(c: Cluster): Promise<StartTimeResult> {
   log(`run 8: start time, ${options.startRepetitions} x (node -e 0; hammer worker on ${options.startBacklog} queued -> first delivery; hammer server -> /readiness 204), and idle RSS`);
   return startTime(
@@ -200,7 +226,20 @@ async function measure(c: Cluster): Promise<Results> {
   };
 }
 
-function format(results: Results | PolicyOnlyResults | StartOnlyResults): string {
+function format(results: Results | PolicyOnlyResults | StartOnlyResults | DrainOnlyResults): string {
+  if ('rounds' in results) {
+    const m = results.meta;
+    const rate = (n: number) => `${Math.round(n).toLocaleString('en-US')}/s`;
+    return [
+      `hammer benchmark, one-worker drain only, ${m.startedAt}, source ${m.source}: Node ${m.node}, ${m.cpus} CPUs (load average at start ${m.loadAverageAtStart.map((l) => l.toFixed(2)).join(' ')}); took ${Math.round(m.seconds)} s`,
+      '',
+      table([
+        ['Round', 'no-op jobs', 'POST-only jobs', 'drain', 'drain / POST-only', 'worker peak RSS'],
+        ...results.rounds.map((r, i) => [String(i + 1), rate(r.noop.perSecond), rate(r.post.perSecond), rate(r.drain.perSecond), `${Math.round(r.drain.vsPost * 100)}%`, `${Math.round(r.drain.workerPeakRssMiB[0]!)} MiB`]),
+      ]),
+      ...(results.problems.length > 0 ? ['', 'PROBLEMS:', ...results.problems.map((p) => `  - ${p}`)] : []),
+    ].join('\n');
+  }
   if ('startTime' in results && !('drain' in results)) {
     const m = results.meta;
     return [
@@ -225,7 +264,11 @@ let exitCode = 0;
 try {
   log(`starting PostgreSQL, migrating, starting the receiver and hammer server`);
   cluster = await startCluster({ statementStats: options.profile, publishConcurrency: options.publishConcurrency }, log);
-  const results = options.only === 'policy' ? await measurePolicy(cluster) : options.only === 'start' ? await measureStart(cluster) : await measure(cluster);
+  const results =
+    options.only === 'policy' ? await measurePolicy(cluster)
+    : options.only === 'start' ? await measureStart(cluster)
+    : options.only === 'drain' ? await measureDrain(cluster)
+    : await measure(cluster);
   mkdirSync(dirname(options.out), { recursive: true });
   writeFileSync(options.out, `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(`${format(results)}\n\nresults written to ${options.out}\n`);

@@ -18,14 +18,14 @@ export interface OutputStream {
  * JSON lines go to stdout, or readable lines when stdout is a terminal (see defaultDestination).
  */
 export function createLogger(level: string, destination: pino.DestinationStream = defaultDestination()): Logger {
-  return pino({ level, base: { service: 'hammer' }, timestamp: pino.stdTimeFunctions.isoTime, redact: { paths: secretPaths, censor: '[secret]' } }, destination);
+  return pino({ level, base: { service: 'hammer' }, timestamp: pino.stdTimeFunctions.isoTime, formatters: { log: censorSecrets } }, destination);
 }
 
 /**
  * No log line carries a secret: hammer never logs one, and should a subscription or a delivery ever
  * be logged (at any level, directly or one level down), its secrets are replaced by `[secret]`.
  */
-const secretPaths = [
+const secretKeys = new Set([
   'secret_token',
   'previous_secret_token',
   'signing_secrets',
@@ -35,7 +35,45 @@ const secretPaths = [
   'previous_signing_key',
   'signing_keys',
   'headers',
-].flatMap((key) => [key, `*.${key}`]);
+]);
+
+const censor = '[secret]';
+
+/** A copy with the same prototype and properties, so an Error stays an Error (message, stack) for pino's serializer. */
+function copyOf<T extends object>(object: T): T {
+  const copy = Object.create(Object.getPrototypeOf(object), Object.getOwnPropertyDescriptors(object)) as T;
+  // V8 reads an error's stack from the original through an accessor: copied, it would read nothing.
+  if (object instanceof Error) Object.defineProperty(copy, 'stack', { value: object.stack, enumerable: false, writable: true, configurable: true });
+  return copy;
+}
+
+/** `object` with its secret keys censored, or `object` itself when it has none (no copy). */
+function censorKeys(object: Record<string, unknown>): Record<string, unknown> {
+  let censored = object;
+  for (const key in object) {
+    if (!secretKeys.has(key)) continue;
+    if (censored === object) censored = copyOf(object);
+    censored[key] = censor;
+  }
+  return censored;
+}
+
+/**
+ * pino's log formatter: secrets censored at the top level and one level down. A lookup per key
+ * rather than pino's `redact` paths, which cost about 15 µs on every line (a worker logs one per attempt).
+ */
+export function censorSecrets(object: Record<string, unknown>): Record<string, unknown> {
+  let censored = censorKeys(object);
+  for (const key in censored) {
+    const value = censored[key];
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) continue;
+    const inner = censorKeys(value as Record<string, unknown>);
+    if (inner === value) continue;
+    if (censored === object) censored = copyOf(object);
+    censored[key] = inner;
+  }
+  return censored;
+}
 
 /** Readable lines for a terminal, JSON lines otherwise (stdout: buffered, flushed by logger.flush()). */
 export function defaultDestination(stream: OutputStream = process.stdout): pino.DestinationStream {

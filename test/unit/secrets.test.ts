@@ -66,3 +66,16 @@ test('the logger replaces secrets by [secret], at the top level and one level do
   for (const value of ['a1', 'b2', 'c3', 'd4', 'e5', 'f6', 'g7', 'h8', 'i9']) assert.ok(!lines[0]!.includes(value), lines[0]);
   assert.match(lines[0]!, /"\[secret\]"/);
 });
+
+test('an error with a secret one level down is still logged as an error, its secret censored and the original untouched', () => {
+  const lines: string[] = [];
+  const logger = createLogger('debug', { write: (line: string) => void lines.push(line) });
+  const err = Object.assign(new Error('receiver refused'), { headers: { authorization: 'Bearer j10' } });
+  logger.warn({ err, id: 'd-1' }, 'x');
+  const line = JSON.parse(lines[0]!) as { err: { message: string; stack: string; headers: string }; id: string };
+  assert.equal(line.err.message, 'receiver refused');
+  assert.match(line.err.stack, /receiver refused/);
+  assert.equal(line.err.headers, '[secret]');
+  assert.equal(line.id, 'd-1');
+  assert.deepEqual(err.headers, { authorization: 'Bearer j10' });
+});
