@@ -48,6 +48,13 @@ export interface DeliverTaskOptions {
   policy?: PolicySettings;
 }
 
+/**
+ * Up to 128 loads or records per statement, or what came within 2 ms: at 32, PostgreSQL spent about
+ * 0.175 ms per delivery on its load and record, at 128 about 0.1 ms, and a one-worker drain was
+ * 1.2x faster (npm run bench -- --only drain). The wait, not the size, bounds the added latency.
+ */
+const engineBatch: BatcherOptions = { maxSize: 128, maxWaitMs: 2 };
+
 function isPayload(payload: unknown): payload is DeliverPayload {
   const p = payload as { delivery_id?: unknown; attempt?: unknown; resend?: unknown };
   return typeof p?.delivery_id === 'string' && (Number.isInteger(p.attempt) || (typeof p.resend === 'string' && p.resend !== ''));
@@ -61,7 +68,7 @@ function mustWait(delivery: EngineDeliveryRow): string | undefined {
   return undefined;
 }
 
-export function deliverTask({ pool, sender, logger, onAttempt, batch = { maxSize: 32, maxWaitMs: 2 }, policy = defaultPolicySettings }: DeliverTaskOptions): Task {
+export function deliverTask({ pool, sender, logger, onAttempt, batch = engineBatch, policy = defaultPolicySettings }: DeliverTaskOptions): Task {
   const load = createBatcher(async (ids: string[]) => {
     const found = new Map((await getDeliveries(pool, [...new Set(ids)])).map((d) => [d.id, d]));
     return ids.map((id): EngineDeliveryRow | undefined => found.get(id));
