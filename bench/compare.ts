@@ -132,6 +132,15 @@ function rowsFor(results: Json[]): Row[] {
   rows.push({ label: '   floor: bare node', unit: 'MiB', get: (r) => r.startTime?.idleRssMiB?.nodeBare });
   rows.push({ label: '   floor: node running a tiny .ts', unit: 'MiB', get: (r) => r.startTime?.idleRssMiB?.nodeTypeStripping });
   rows.push({ label: '   floor: node importing the libraries', unit: 'MiB', get: (r) => r.startTime?.idleRssMiB?.nodeDependencies });
+  rows.push({ label: '10. reads, 32 clients', unit: '/s', get: (r) => r.reads?.perSecond });
+  rows.push({ label: '    reads p99', unit: 'ms', get: (r) => r.reads?.latencyMs?.p99 });
+  rows.push({ label: '    server peak RSS (reads, its own server)', unit: 'MiB', get: (r) => r.reads?.serverPeakRssMiB });
+  // --only drain: the median of its rounds.
+  const median = (values: number[] | undefined) => (values && values.length > 0 ? [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)] : undefined);
+  const rounds = (r: Json, value: (round: Json) => number) => median((r.rounds as Json[] | undefined)?.map(value));
+  rows.push({ label: '1. drain, 1 worker (--only drain, median of rounds)', unit: '/s', get: (r) => rounds(r, (x) => x.drain.perSecond) });
+  rows.push({ label: '   vs POST-only (same round)', unit: '%', get: (r) => rounds(r, (x) => x.drain.vsPost) });
+  rows.push({ label: '   worker peak RSS', unit: 'MiB', get: (r) => rounds(r, (x) => x.drain.workerPeakRssMiB[0]) });
   rows.push({ label: 'P1. slow / instant receiver', unit: '%', get: (r) => r.policy?.slowReceivers?.ratio });
   rows.push({ label: '    instant receiver drain', unit: '/s', get: (r) => r.policy?.slowReceivers?.instantPerSecond });
   rows.push({ label: 'P2. healthy next to dead / alone', unit: '%', get: (r) => r.policy?.deadEndpoint?.ratio });

@@ -1,5 +1,5 @@
 // A closed-loop HTTP load generator on undici.request: `concurrency` loops, each sending its next
-// POST as soon as the previous one is answered, for a duration or a number of requests.
+// request (POST by default) as soon as the previous one is answered, for a duration or a number of requests.
 import { Agent, request } from 'undici';
 
 export interface Percentiles {
@@ -17,15 +17,17 @@ export function percentiles(values: number[]): Percentiles {
 }
 
 export interface LoadOptions {
-  url: string;
+  /** The url, or the url of request `i`. */
+  url: string | ((i: number) => string);
+  method?: 'GET' | 'POST';
   concurrency: number;
   /** Stop starting requests after this many ms... */
   durationMs?: number;
   /** ...or after this many requests. */
   count?: number;
   headers: Record<string, string>;
-  /** The body of request `i`. */
-  body: (i: number) => string;
+  /** The body of request `i` (none for a GET). */
+  body?: (i: number) => string;
   /** Called with each answer's status and body text. */
   onResponse?: (status: number, body: string) => void;
 }
@@ -55,7 +57,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       const i = started++;
       const sent = performance.now();
       try {
-        const response = await request(options.url, { method: 'POST', headers: options.headers, body: options.body(i), dispatcher: agent });
+        const url = typeof options.url === 'string' ? options.url : options.url(i);
+        const method = options.method ?? 'POST';
+        const response = await request(url, { method, headers: options.headers, body: method === 'GET' ? undefined : options.body?.(i), dispatcher: agent });
         const text = await response.body.text();
         latencies.push(performance.now() - sent);
         if (response.statusCode < 200 || response.statusCode > 299) {

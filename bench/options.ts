@@ -31,8 +31,8 @@ export interface BenchOptions {
   concurrencySweep: boolean;
   /** Deliveries per drain of the sweep. */
   sweepN: number;
-  /** `policy`: only the delivery-policy runs (and the sweep if asked), none of runs 1 to 9; `start`: only run 8; `drain`: only the one-worker drain and its baselines. */
-  only: 'all' | 'policy' | 'start' | 'drain';
+  /** `policy`: only the delivery-policy runs (and the sweep if asked), none of runs 1 to 9; `start`: only run 8; `drain`: only the one-worker drain and its baselines; `reads`: only run 10. */
+  only: 'all' | 'policy' | 'start' | 'drain' | 'reads';
   /** Run 8 (start time): repetitions of each start, and the deliveries queued before each worker start. */
   startRepetitions: number;
   startBacklog: number;
@@ -63,6 +63,8 @@ const usage = `Usage: npm run bench -- [options]
   --only drain                only run 1 with one worker and its two baselines (no-op and POST-only jobs),
                               --repetitions times, alternating: the drain's ratio to its POST-only ceiling and
                               the worker's peak RSS
+  --only reads                only run 10: 32 clients reading (a topic, a message, a page of 50 deliveries) for
+                              --duration seconds from a server of their own: requests/s and its peak RSS
   --repetitions <k>           --only drain: rounds of (no-op, POST-only, drain) (default 3; quick 1)
   --start-repetitions <k>     run 8, start time: starts of each kind (node -e 0, worker on a backlog, server to
                               readiness), alternating (default 5; quick 1)
@@ -115,7 +117,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   }
   const quick = values.quick;
   const n = Math.round(positive('n', values.n, quick ? 1000 : 20_000));
-  if (values.only !== undefined && !['policy', 'start', 'drain'].includes(values.only)) throw new Error(`--only must be "policy", "start" or "drain", got ${JSON.stringify(values.only)}\n\n${usage}`);
+  if (values.only !== undefined && !['policy', 'start', 'drain', 'reads'].includes(values.only)) throw new Error(`--only must be "policy", "start", "drain" or "reads", got ${JSON.stringify(values.only)}\n\n${usage}`);
   return {
     n,
     concurrency: Math.round(positive('concurrency', values.concurrency, 512)),
@@ -130,7 +132,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     policyN: Math.round(positive('policy-n', values['policy-n'], quick ? Math.min(300, n) : 2000)),
     concurrencySweep: values['concurrency-sweep'],
     sweepN: Math.round(positive('sweep-n', values['sweep-n'], quick ? 2000 : 20_000)),
-    only: values.only === 'policy' || values.only === 'start' || values.only === 'drain' ? values.only : 'all',
+    only: values.only === 'policy' || values.only === 'start' || values.only === 'drain' || values.only === 'reads' ? values.only : 'all',
     startRepetitions: Math.round(positive('start-repetitions', values['start-repetitions'], quick ? 1 : 5)),
     startBacklog: Math.round(positive('start-backlog', values['start-backlog'], quick ? Math.min(200, n) : 200)),
     repetitions: Math.round(positive('repetitions', values.repetitions, quick ? 1 : 3)),

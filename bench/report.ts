@@ -1,5 +1,6 @@
 // The results (written as JSON) and the table printed from them: absolute figures, ratios to the
 // baselines measured in the same run, and the targets next to them.
+import type { ReadsResult } from './reads.ts';
 import type { HttpBaseline, GraphileBaseline } from './baselines.ts';
 import type { BenchOptions } from './options.ts';
 import type { CpuUsage } from './cpu.ts';
@@ -22,6 +23,8 @@ export const targets = {
   groupedVsUngrouped: 2,
   /** Run 8 (issue 21): process start -> first delivery (worker on a backlog) / readiness 204 (server). */
   startSeconds: 0.3,
+  /** Run 10 (issue 21): a server's peak RSS while serving reads to 32 clients, MiB. */
+  serverRssMiB: 130,
 };
 
 /** The run-6 cell of single publishes (or, without `grouping`, the batch cell) at `subscriptions`. */
@@ -107,10 +110,20 @@ export interface Results {
   memory: { workerPeakRssMiB: number; queuedDeliveries: number; targetMiB: number; /** VmHWM of the cluster's server after runs 2 to 6. */ serverPeakRssMiB?: number };
   /** Run 8: start time and idle RSS (absent in results of older commits). */
   startTime?: StartTimeResult;
+  /** Run 10: reads against a server of their own (absent in results of older commits). */
+  reads?: ReadsResult;
   targets: Record<string, { value: number; target: string; met: boolean }>;
   /** The delivery-policy runs (formatted by policy-report.ts). */
   policy?: PolicyResults;
   problems: string[];
+}
+
+/** Run 10's rows: reads per second and the reading server's memory. */
+export function readsRows(r: ReadsResult): string[][] {
+  return [
+    [`10. reads, ${r.clients} clients, ${fixed(r.seconds, 0)} s (topic, message, 50 deliveries)`, `${int(r.perSecond)} req/s (p50 ${fixed(r.latencyMs.p50)} ms, p99 ${fixed(r.latencyMs.p99)} ms)`, '', '', '', ''],
+    ['    its own server: idle RSS, then peak RSS', `${fixed(r.serverIdleRssMiB, 0)} MiB, then ${fixed(r.serverPeakRssMiB, 0)} MiB`, '', '', '', `<= ${targets.serverRssMiB} MiB: ${mark(r.serverPeakRssMiB <= targets.serverRssMiB)}`],
+  ];
 }
 
 export const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
@@ -247,6 +260,7 @@ export function formatReport(r: Results): string {
     `< ${m.targetMiB} MiB${m.queuedDeliveries < targets.rssAtQueued ? ` (target is at ${int(targets.rssAtQueued)} queued)` : ''}: ${mark(m.workerPeakRssMiB < m.targetMiB)}`,
   ]);
   if (r.startTime) rows.push(...startTimeRows(r.startTime, m));
+  if (r.reads) rows.push(...readsRows(r.reads));
   out.push('Results (ratios: to the no-op and POST-only baselines with the same process count, and to raw undici)', table(rows), '');
   out.push(formatPublishScale(r.publishScale), '');
 

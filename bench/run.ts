@@ -19,7 +19,8 @@ import { formatPolicy } from './policy-report.ts';
 import { killAll } from './processes.ts';
 import { startTime, type StartTimeResult } from './start-time.ts';
 import { peakRssMiB } from './procstat.ts';
-import { formatReport, publishScaleTargets, startTimeRows, table, targets, type Ratios, type Results } from './report.ts';
+import { reads, type ReadsResult } from './reads.ts';
+import { formatReport, publishScaleTargets, readsRows, startTimeRows, table, targets, type Ratios, type Results } from './report.ts';
 
 let options: ReturnType<typeof parseOptions>;
 try {
@@ -121,6 +122,25 @@ async function measureDrain(c: Cluster): Promise<DrainOnlyResults> {
   return { meta: meta(c, startedAt, loadAverageAtStart, ['only the one-worker drain and its baselines (--only drain)']), rounds, problems };
 }
 
+/** `--only reads`: run 10 alone. */
+interface ReadsOnlyResults {
+  meta: Results['meta'];
+  reads: ReadsResult;
+  problems: string[];
+}
+
+async function measureReads(c: Cluster): Promise<ReadsOnlyResults> {
+  const startedAt = new Date().toISOString();
+  const loadAverageAtStart = loadavg();
+  const result = await runReads(c);
+  return { meta: meta(c, startedAt, loadAverageAtStart, ['only run 10, reads against a server of their own (--only reads)']), reads: result, problems: [] };
+}
+
+function runReads(c: Cluster): Promise<ReadsResult> {
+  log(`run 10: reads, 32 clients for ${options.duration} s against a server of their own (a topic, a message, 50 deliveries)`);
+  return reads(c, { durationS: options.duration, clients: 32, messages: Math.min(options.n, 5000) });
+}
+
 function runStartTime(c: Cluster): Promise<StartTimeResult> {
   log(`run 8: start time, ${options.startRepetitions} x (node -e 0; hammer worker on ${options.startBacklog} queued -> first delivery; hammer server -> /readiness 204), and idle RSS`);
   return startTime(
@@ -188,6 +208,8 @@ async function measure(c: Cluster): Promise<Results> {
   // The cluster's server has served runs 2 to 6 (publishing, the latency run's reads).
   const serverPeakRssMiB = peakRssMiB(c.server.process.pid) ?? NaN;
 
+  const readsResult = await runReads(c);
+
   const policy = await policyRuns(c, options, log);
   problems.push(...policyProblems(policy));
 
@@ -208,6 +230,7 @@ async function measure(c: Cluster): Promise<Results> {
     publishScale,
     memory: { workerPeakRssMiB: rss, queuedDeliveries: options.n, targetMiB: targets.workerRssMiB, serverPeakRssMiB },
     startTime: start,
+    reads: readsResult,
     targets: {
       ...Object.fromEntries(
         drains.map((d) => [`drain${d.workers}VsNoop`, { value: d.vsNoop, target: `>= ${targets.drainVsNoop}`, met: d.vsNoop >= targets.drainVsNoop }]),
@@ -220,13 +243,22 @@ async function measure(c: Cluster): Promise<Results> {
       ...publishScaleTargets(publishScale),
       workerStartSeconds: { value: start.workerSeconds.median, target: `<= ${targets.startSeconds}`, met: start.workerSeconds.median <= targets.startSeconds },
       serverStartSeconds: { value: start.serverSeconds.median, target: `<= ${targets.startSeconds}`, met: start.serverSeconds.median <= targets.startSeconds },
+      serverReadsPeakRssMiB: { value: readsResult.serverPeakRssMiB, target: `<= ${targets.serverRssMiB}`, met: readsResult.serverPeakRssMiB <= targets.serverRssMiB },
     },
     policy,
     problems,
   };
 }
 
-function format(results: Results | PolicyOnlyResults | StartOnlyResults | DrainOnlyResults): string {
+function format(results: Results | PolicyOnlyResults | StartOnlyResults | DrainOnlyResults | ReadsOnlyResults): string {
+  if ('reads' in results && !('drain' in results)) {
+    const m = results.meta;
+    return [
+      `hammer benchmark, reads only, ${m.startedAt}, source ${m.source}: Node ${m.node}, ${m.cpus} CPUs (load average at start ${m.loadAverageAtStart.map((l) => l.toFixed(2)).join(' ')}); took ${Math.round(m.seconds)} s`,
+      '',
+      table([['Run', 'Result', '', '', '', 'Target'], ...readsRows(results.reads)]),
+    ].join('\n');
+  }
   if ('rounds' in results) {
     const m = results.meta;
     const rate = (n: number) => `${Math.round(n).toLocaleString('en-US')}/s`;
@@ -268,6 +300,7 @@ try {
     options.only === 'policy' ? await measurePolicy(cluster)
     : options.only === 'start' ? await measureStart(cluster)
     : options.only === 'drain' ? await measureDrain(cluster)
+    : options.only === 'reads' ? await measureReads(cluster)
     : await measure(cluster);
   mkdirSync(dirname(options.out), { recursive: true });
   writeFileSync(options.out, `${JSON.stringify(results, null, 2)}\n`);

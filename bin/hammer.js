@@ -1,9 +1,10 @@
-#!/usr/bin/env -S node --max-semi-space-size=16 --heap-growing-percent=50
+#!/usr/bin/env -S node --max-semi-space-size=8 --heap-growing-percent=50
 // Entry point of the `hammer` command: checks for Node 24 (which runs the TypeScript sources
 // directly), then hands over to src/cli.ts.
-// --max-semi-space-size=16: V8 sizes the young generation from the machine's memory (128 MiB on a
+// --max-semi-space-size=8: V8 sizes the young generation from the machine's memory (128 MiB on a
 // 24 GiB machine), which was most of a worker's memory; 16 MiB semi-spaces cut a draining worker's
-// peak RSS from about 285 to about 190-230 MiB at the same throughput (npm run bench).
+// peak RSS from about 285 to about 190-230 MiB, and 8 another 12-15 MiB (an idle server 140 -> 125 MiB),
+// at the same throughput (npm run bench; 4 cost a worker about 7% of its drain).
 // --heap-growing-percent=50: after each full collection V8 lets the old generation grow up to 4x what
 // survived before the next one; a draining worker keeps about 45 MiB alive but grew to 180 MiB of heap.
 // Growing by half at most cut its peak RSS from 269-282 to 187-213 MiB at the same throughput.

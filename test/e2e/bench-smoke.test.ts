@@ -78,6 +78,9 @@ test('the benchmark runs every section in quick mode and writes numbers', { time
   for (const p of r.publish) assertPositive(p.perSecond, `publish (${p.subscriptions} subscriptions) msg/s`);
 
   assertPositive(r.memory.workerPeakRssMiB, 'memory');
+  assert.equal(r.reads.errors, 0, 'run 10: every read answered 2xx');
+  for (const key of ['perSecond', 'requests', 'serverIdleRssMiB', 'serverPeakRssMiB']) assertPositive(r.reads[key], `reads ${key}`);
+  assert.ok(r.reads.serverPeakRssMiB >= r.reads.serverIdleRssMiB, 'the reading server peaks at least at its idle RSS');
   for (const [name, target] of Object.entries(r.targets) as [string, { value: unknown; met: unknown }][]) {
     assertNumber(target.value, `target ${name}`);
     assert.equal(typeof target.met, 'boolean');
