@@ -39,40 +39,51 @@ const secretKeys = new Set([
 
 const censor = '[secret]';
 
-/** A copy with the same prototype and properties, so an Error stays an Error (message, stack) for pino's serializer. */
+/**
+ * A copy with the same prototype and properties (so an Error stays an Error, with its message and
+ * stack, for pino's serializer), every property of it writable, so censoring never throws.
+ */
 function copyOf<T extends object>(object: T): T {
-  const copy = Object.create(Object.getPrototypeOf(object), Object.getOwnPropertyDescriptors(object)) as T;
+  const descriptors: PropertyDescriptorMap = Object.getOwnPropertyDescriptors(object);
+  for (const descriptor of Object.values(descriptors)) {
+    descriptor.configurable = true;
+    if ('value' in descriptor) descriptor.writable = true;
+  }
   // V8 reads an error's stack from the original through an accessor: copied, it would read nothing.
-  if (object instanceof Error) Object.defineProperty(copy, 'stack', { value: object.stack, enumerable: false, writable: true, configurable: true });
-  return copy;
+  if (object instanceof Error) descriptors['stack'] = { value: object.stack, enumerable: false, writable: true, configurable: true };
+  return Object.create(Object.getPrototypeOf(object), descriptors) as T;
 }
+
+const censored = (object: object, key: string) => Object.defineProperty(object, key, { value: censor, enumerable: true, writable: true, configurable: true });
 
 /** `object` with its secret keys censored, or `object` itself when it has none (no copy). */
 function censorKeys(object: Record<string, unknown>): Record<string, unknown> {
-  let censored = object;
+  let result = object;
   for (const key in object) {
     if (!secretKeys.has(key)) continue;
-    if (censored === object) censored = copyOf(object);
-    censored[key] = censor;
+    if (result === object) result = copyOf(object);
+    censored(result, key);
   }
-  return censored;
+  return result;
 }
 
 /**
  * pino's log formatter: secrets censored at the top level and one level down. A lookup per key
- * rather than pino's `redact` paths, which cost about 15 µs on every line (a worker logs one per attempt).
+ * rather than pino's `redact` paths: a worker's attempt line costs 1.6 µs to write instead of 11.5 µs
+ * (a worker logs one per attempt).
  */
 export function censorSecrets(object: Record<string, unknown>): Record<string, unknown> {
-  let censored = censorKeys(object);
-  for (const key in censored) {
-    const value = censored[key];
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) continue;
+  let result = censorKeys(object);
+  for (const key in result) {
+    const value = result[key];
+    // Arrays and byte buffers hold no named secrets, and walking a buffer's indices would be slow.
+    if (typeof value !== 'object' || value === null || Array.isArray(value) || ArrayBuffer.isView(value)) continue;
     const inner = censorKeys(value as Record<string, unknown>);
     if (inner === value) continue;
-    if (censored === object) censored = copyOf(object);
-    censored[key] = inner;
+    if (result === object) result = copyOf(object);
+    Object.defineProperty(result, key, { value: inner, enumerable: true, writable: true, configurable: true });
   }
-  return censored;
+  return result;
 }
 
 /** Readable lines for a terminal, JSON lines otherwise (stdout: buffered, flushed by logger.flush()). */

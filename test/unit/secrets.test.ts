@@ -79,3 +79,11 @@ test('an error with a secret one level down is still logged as an error, its sec
   assert.equal(line.id, 'd-1');
   assert.deepEqual(err.headers, { authorization: 'Bearer j10' });
 });
+
+test('a frozen object with a secret is logged censored, without throwing', () => {
+  const lines: string[] = [];
+  const logger = createLogger('debug', { write: (line: string) => void lines.push(line) });
+  logger.info(Object.freeze({ subscription: Object.freeze({ id: 's-1', secret_token: 'k11' }), headers: { a: 'k12' } }), 'x');
+  assert.ok(!lines[0]!.includes('k11') && !lines[0]!.includes('k12'), lines[0]);
+  assert.match(lines[0]!, /"id":"s-1"/);
+});
