@@ -250,20 +250,23 @@ async function measure(c: Cluster): Promise<Results> {
   };
 }
 
+/** The first line of an `--only` run's report. */
+function onlyHeader(kind: string, m: Results['meta']): string {
+  return `hammer benchmark, ${kind}, ${m.startedAt}, source ${m.source}: Node ${m.node}, ${m.cpus} CPUs (load average at start ${m.loadAverageAtStart.map((l) => l.toFixed(2)).join(' ')}); took ${Math.round(m.seconds)} s`;
+}
+
 function format(results: Results | PolicyOnlyResults | StartOnlyResults | DrainOnlyResults | ReadsOnlyResults): string {
   if ('reads' in results && !('drain' in results)) {
-    const m = results.meta;
     return [
-      `hammer benchmark, reads only, ${m.startedAt}, source ${m.source}: Node ${m.node}, ${m.cpus} CPUs (load average at start ${m.loadAverageAtStart.map((l) => l.toFixed(2)).join(' ')}); took ${Math.round(m.seconds)} s`,
+      onlyHeader('reads only', results.meta),
       '',
       table([['Run', 'Result', '', '', '', 'Target'], ...readsRows(results.reads)]),
     ].join('\n');
   }
   if ('rounds' in results) {
-    const m = results.meta;
     const rate = (n: number) => `${Math.round(n).toLocaleString('en-US')}/s`;
     return [
-      `hammer benchmark, one-worker drain only, ${m.startedAt}, source ${m.source}: Node ${m.node}, ${m.cpus} CPUs (load average at start ${m.loadAverageAtStart.map((l) => l.toFixed(2)).join(' ')}); took ${Math.round(m.seconds)} s`,
+      onlyHeader('one-worker drain only', results.meta),
       '',
       table([
         ['Round', 'no-op jobs', 'POST-only jobs', 'drain', 'drain / POST-only', 'worker peak RSS'],
@@ -273,17 +276,15 @@ function format(results: Results | PolicyOnlyResults | StartOnlyResults | DrainO
     ].join('\n');
   }
   if ('startTime' in results && !('drain' in results)) {
-    const m = results.meta;
     return [
-      `hammer benchmark, start time only, ${m.startedAt}, source ${m.source}: Node ${m.node}, ${m.cpus} CPUs (load average at start ${m.loadAverageAtStart.map((l) => l.toFixed(2)).join(' ')}); took ${Math.round(m.seconds)} s`,
+      onlyHeader('start time only', results.meta),
       '',
       table([['Run', 'Result', '', '', '', 'Target'], ...startTimeRows(results.startTime)]),
     ].join('\n');
   }
   if (!('drain' in results)) {
-    const m = results.meta;
     return [
-      `hammer benchmark, delivery policy only, ${m.startedAt}, source ${m.source}: Node ${m.node}, ${m.cpus} CPUs (load average at start ${m.loadAverageAtStart.map((l) => l.toFixed(2)).join(' ')}); took ${Math.round(m.seconds)} s`,
+      onlyHeader('delivery policy only', results.meta),
       '',
       formatPolicy(results.policy),
       ...(results.problems.length > 0 ? ['', 'PROBLEMS:', ...results.problems.map((p) => `  - ${p}`)] : []),
