@@ -44,7 +44,7 @@ export function historyTasks(pool: DatabasePool, settings: HistoryTaskSettings, 
   const { onRemoved, ...history } = settings;
   return {
     [maintainHistoryTask]: async (payload) => {
-      const report = await maintainHistory(pool, { ...history, retention: history.retention }, nowOf(payload));
+      const report = await maintainHistory(pool, { retention: undefined, ...history }, nowOf(payload));
       if (!report.ran) {
         logger.info('history-maintenance-skipped'); // another run holds the lock and does the work
         return;
